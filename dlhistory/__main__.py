@@ -43,12 +43,26 @@ def cmd_export(args):
         sys.exit(1)
 
 
-START, END = "<!-- results:start -->", "<!-- results:end -->"
+def topic_index():
+    """The README's list of topics: a link for each built one, the plan for the rest."""
+    lines, part = [], None
+    for t in papers.TOPICS:
+        if t.folder.split("/")[0] != part:
+            part = t.folder.split("/")[0]
+            lines.append(f"\n**{part}**\n")
+        cited = "; ".join(f"{p.surname} {p.year}" for p in t.papers)
+        name = f"[{t.title}]({t.folder}/{t.slug}.ipynb)" if t.built else f"{t.title} (planned)"
+        lines.append(f"- {name}: {cited}")
+    return "\n".join(lines).lstrip("\n") + "\n"
 
 
-def readme_with_results(text):
-    table = results.readme_table([t for t in papers.TOPICS if t.built])
-    return re.sub(f"{START}.*?{END}", lambda _: f"{START}\n{table}{END}", text, flags=re.S)
+def update_readme(text):
+    """Rewrite the README's generated sections (between their marker comments)."""
+    built = [t for t in papers.TOPICS if t.built]
+    for name, body in [("topics", topic_index()), ("results", results.readme_table(built))]:
+        start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+        text = re.sub(f"{start}.*?{end}", lambda _: f"{start}\n{body}{end}", text, flags=re.S)
+    return text
 
 
 def cmd_results(args):
@@ -56,8 +70,8 @@ def cmd_results(args):
         print(results.readme_table([t for t in papers.TOPICS if t.built]), end="")
         return
     readme = ROOT / "README.md"
-    readme.write_text(readme_with_results(readme.read_text()))
-    print("README.md results table updated")
+    readme.write_text(update_readme(readme.read_text()))
+    print("README.md: topic index and results table updated")
 
 
 def main(argv=None):
@@ -77,7 +91,7 @@ def main(argv=None):
     p.add_argument("--check", action="store_true", help="change nothing; fail if anything is out of date")
     p.set_defaults(func=cmd_export)
     p = sub.add_parser("results", help="the results table of every topic (paper vs ours)")
-    p.add_argument("--readme", action="store_true", help="write it into README.md between its markers")
+    p.add_argument("--readme", action="store_true", help="write it, and the topic index, into README.md")
     p.set_defaults(func=cmd_results)
     args = parser.parse_args(argv)
     try:

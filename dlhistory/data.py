@@ -8,7 +8,9 @@ seeded, generated stand-in of the same shape and type, so CI runs in seconds.
 """
 import gzip
 import os
+import pickle
 import random
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,11 +138,12 @@ def _as_tensors(images, labels):
     return x, torch.from_numpy(labels.astype(np.int64))
 
 
-def synthetic_digits(n, seed=0):
-    """Smoke-scale stand-in for MNIST: ten fixed blob patterns, each drawn shifted by up
-    to 2 pixels and with pixel noise, so a classifier can learn them in a few steps."""
+def synthetic_images(n, shape=(1, 28, 28), seed=0):
+    """Smoke-scale stand-in for an image dataset: ten fixed blob patterns (one per class),
+    each drawn shifted by up to 2 pixels and with pixel noise, so that a classifier can
+    learn them in a few steps."""
     g = torch.Generator().manual_seed(1234)  # the same ten patterns in every split
-    prototypes = torch.rand(10, 1, 28, 28, generator=g)
+    prototypes = torch.rand(10, *shape, generator=g)
     for _ in range(2):
         prototypes = F.avg_pool2d(prototypes, 5, stride=1, padding=2)
     prototypes = (prototypes > prototypes.flatten(1).quantile(0.8, dim=1).view(10, 1, 1, 1)).float()
@@ -161,12 +164,47 @@ def mnist(split="train", scale=None):
     _split(split, ("train", "test"))
     s = _scale(scale)
     if s == "smoke":
-        return synthetic_digits(500 if split == "train" else 200, seed=0 if split == "train" else 1)
+        return synthetic_images(500 if split == "train" else 200, seed=0 if split == "train" else 1)
     if split == "test":
         return _as_tensors(read_idx(path("mnist-test-images")), read_idx(path("mnist-test-labels")))
     if s == "small":
         return _as_tensors(*read_mnist_csv(path("mnist-5k")))
     return _as_tensors(read_idx(path("mnist-train-images")), read_idx(path("mnist-train-labels")))
+
+
+# ---------------------------------------------------------------------------- CIFAR-10
+
+FILES["cifar10"] = File("cifar10/cifar-10-python.tar.gz", "md5:c58f30108f718f92721af3b95e74349a",
+                        ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",))
+
+
+def read_cifar10(file, split):
+    """Parse the python version of CIFAR-10: a tar of pickled batches of 10,000 images, each
+    a row of 3,072 bytes (1,024 red, then green, then blue, row-major 32x32)."""
+    names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
+    images, labels = [], []
+    with tarfile.open(file, "r:gz") as tar:
+        for name in names:
+            # pickle is safe here: the archive's checksum was verified before it is opened
+            batch = pickle.load(tar.extractfile(f"cifar-10-batches-py/{name}"), encoding="bytes")
+            images.append(np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+            labels.append(np.asarray(batch[b"labels"], dtype=np.int64))
+    return np.concatenate(images), np.concatenate(labels)
+
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+def cifar10(split="train", scale=None):
+    """CIFAR-10 as (images [N, 3, 32, 32] in [0, 1], labels [N] int64): 50,000 training and
+    10,000 test images in 10 classes (CIFAR10_CLASSES). It is not available offline, so the
+    curriculum uses it at `full` scale only; at smoke, coloured generated stand-ins."""
+    _split(split, ("train", "test"))
+    if _scale(scale) == "smoke":
+        return synthetic_images(500 if split == "train" else 200, shape=(3, 32, 32),
+                                seed=0 if split == "train" else 1)
+    images, labels = read_cifar10(path("cifar10"), split)
+    return torch.from_numpy(images).float() / 255.0, torch.from_numpy(labels)
 
 
 # ---------------------------------------------------------------------------- text
@@ -249,3 +287,123 @@ def analogies(kind="words", scale=None):
         elif line.strip():
             sections[current].append(tuple(line.lower().split()))
     return sections
+
+
+# ---------------------------------------------------------------------------- cells and pets (U-Net)
+
+def touching_cells(n, size=64, seed=0):
+    """Generated microscopy-like images of blob-shaped cells in touching clusters (U-Net's lesson).
+
+    Returns images [n, 1, size, size] float in [0, 1], masks [n, size, size] int64 (0 background,
+    1 cell) and instances [n, size, size] int64 (0 background, a distinct id 1, 2, ... per cell).
+    Each image has 4 to 9 cells of varied brightness; most are placed leaning against an earlier
+    cell, so they touch or nearly touch. Where two cells meet, a line about a pixel wide is
+    background in the mask, as in hand-made annotations, and only faintly darker in the image,
+    which is blurred and noisy: that thin line is what a segmentation net must learn to keep.
+    """
+    rng = np.random.default_rng(seed)
+    k_max, unit = 9, size / 64
+    centers = np.full((n, k_max, 2), -1e3)   # unused slots sit far away and draw nothing
+    radii = np.ones((n, k_max))
+    for i in range(n):
+        k, placed = int(rng.integers(4, k_max + 1)), 0
+        for _ in range(60):
+            if placed == k:
+                break
+            r = rng.uniform(5.0, 8.5) * unit
+            if placed == 0 or rng.random() < 0.2:   # start a new cluster
+                c = rng.uniform(r, size - r, 2)
+            else:                                    # lean against an earlier cell
+                j, angle = int(rng.integers(placed)), rng.uniform(0, 2 * np.pi)
+                c = centers[i, j] + (radii[i, j] + r) * rng.uniform(0.85, 1.05) * np.array([np.cos(angle), np.sin(angle)])
+            in_frame = (c > 0.6 * r).all() and (c < size - 0.6 * r).all()
+            if in_frame and not (np.linalg.norm(centers[i, :placed] - c, axis=1) < 0.8 * (radii[i, :placed] + r)).any():
+                centers[i, placed], radii[i, placed] = c, r
+                placed += 1
+    # Blob outlines r(angle) = r0 (1 + a2 cos(2 angle + p2) + a3 cos(3 angle + p3)), written
+    # with cos/sin of the angle from dx/rho and dy/rho (multiple-angle formulas: no atan2, fast).
+    a, p = rng.uniform(0, 0.15, (n, k_max, 2)), rng.uniform(0, 2 * np.pi, (n, k_max, 2))
+    brightness = rng.uniform(0.45, 1.0, (n, k_max))
+
+    def per_cell(values):  # [n, k] -> [n, k, 1, 1]
+        return torch.tensor(values, dtype=torch.float32)[..., None, None]
+
+    axis = torch.arange(size, dtype=torch.float32)
+    coefficients = [per_cell(v) for v in (a[..., 0] * np.cos(p[..., 0]), a[..., 0] * np.sin(p[..., 0]),
+                                          a[..., 1] * np.cos(p[..., 1]), a[..., 1] * np.sin(p[..., 1]))]
+    y0, x0, r0, level0 = per_cell(centers[..., 0]), per_cell(centers[..., 1]), per_cell(radii), per_cell(brightness)
+    instances, border, inside, level = [], [], [], []
+    for i in range(0, n, 16):  # 16 images at a time: the [16, k, H, W] tensors stay in cache
+        part = slice(i, i + 16)
+        dy, dx = axis.view(-1, 1) - y0[part], axis.view(1, -1) - x0[part]   # [16, k, H, W]
+        rho = torch.sqrt(dy ** 2 + dx ** 2).clamp_min(1e-6)
+        c1, s1 = dx / rho, dy / rho
+        A, B, C, D = (coefficient[part] for coefficient in coefficients)
+        wobble = A * (c1 * c1 - s1 * s1) - B * 2 * s1 * c1 + C * c1 * (4 * c1 * c1 - 3) - D * s1 * (3 - 4 * s1 * s1)
+        s = rho - r0[part] * (1 + wobble)              # about the signed distance to each outline, in pixels
+        s12, order = s.topk(2, dim=1, largest=False)   # nearest and second-nearest cell of every pixel
+        inside.append(s12[:, 0] < 0)
+        border.append((s12[:, 1] - s12[:, 0] < 1.5) & (s12[:, 1] < 1.0))   # where two cells meet
+        instances.append(torch.where(inside[-1] & ~border[-1], order[:, 0] + 1, 0))
+        level.append(level0[part].expand(-1, -1, size, size).gather(1, order[:, :1]).squeeze(1))
+    instances, border, inside, level = (torch.cat(t) for t in (instances, border, inside, level))
+    g = torch.Generator().manual_seed(seed)
+    image = 0.1 + torch.where(instances > 0, level - 0.1, 0.0) + torch.where(border & inside, 0.15, 0.0)
+    image = image + 0.08 * torch.randn(image.shape, generator=g)
+    blur = torch.tensor([0.25, 0.5, 0.25])
+    image = F.conv2d(F.pad(image[:, None], (1, 1, 1, 1), mode="replicate"), (blur[:, None] * blur[None])[None, None])
+    image = image + 0.05 * torch.randn(image.shape, generator=g)
+    return image.clamp(0, 1), (instances > 0).long(), instances
+
+
+_PETS = "https://thor.robots.ox.ac.uk/~vgg/data/pets/data"
+FILES["oxford-pets-images"] = File("oxford-pets/images.tar.gz", "md5:5c4f3ee8e5d25df40f4fd59a7f44e54c",
+                                   (f"{_PETS}/images.tar.gz",))
+FILES["oxford-pets-annotations"] = File("oxford-pets/annotations.tar.gz", "md5:95a8c909bbe2e81eed6a22bccdf3f68f",
+                                        (f"{_PETS}/annotations.tar.gz",))
+PETS_SPLITS = {"train": "trainval", "test": "test"}
+
+
+def read_oxford_pets(images_tar, annotations_tar, split="trainval", size=128):
+    """Parse Oxford-IIIT Pet's two archives: the split's list `annotations/<split>.txt` (one
+    'name class species breed' line per image), the trimaps `annotations/trimaps/<name>.png`
+    (1 pet, 2 background, 3 the uncertain border) and the photos `images/<name>.jpg`.
+    Returns images [N, 3, size, size] float in [0, 1] (bilinear resize) and masks
+    [N, size, size] int64 (nearest resize): 1 for pet and border, 0 for background."""
+    import io
+    import tarfile
+
+    from PIL import Image
+
+    def members(tar, wanted):
+        found = {}
+        for member in tar:
+            if member.name in wanted:
+                found[member.name] = Image.open(io.BytesIO(tar.extractfile(member).read()))
+        missing = set(wanted) - set(found)
+        if missing:
+            raise ValueError(f"{len(missing)} files missing from the archive, e.g. {sorted(missing)[0]}")
+        return found
+
+    with tarfile.open(annotations_tar, "r:gz") as tar:
+        lines = tar.extractfile(f"annotations/{split}.txt").read().decode().splitlines()
+        names = [line.split()[0] for line in lines if line.strip() and not line.startswith("#")]
+        trimaps = members(tar, {f"annotations/trimaps/{name}.png" for name in names})
+    with tarfile.open(images_tar, "r:gz") as tar:
+        photos = members(tar, {f"images/{name}.jpg" for name in names})
+    images = np.stack([np.asarray(photos[f"images/{name}.jpg"].convert("RGB").resize((size, size), Image.BILINEAR))
+                       for name in names])
+    masks = np.stack([np.asarray(trimaps[f"annotations/trimaps/{name}.png"].resize((size, size), Image.NEAREST)) != 2
+                      for name in names])
+    return (torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0, torch.from_numpy(masks).long())
+
+
+def oxford_pets(split="train", scale=None):
+    """Oxford-IIIT Pet for segmentation at 128x128: (images [N, 3, 128, 128] in [0, 1], masks
+    [N, 128, 128] int64, 1 pet, 0 background). `train` is the official trainval list (3,680
+    photos), `test` the test list (3,669). At smoke, generated cells of the same shapes."""
+    _split(split, tuple(PETS_SPLITS))
+    if _scale(scale) == "smoke":
+        images, masks, _ = touching_cells(48 if split == "train" else 16, size=128, seed=10 if split == "train" else 11)
+        return images.expand(-1, 3, -1, -1).contiguous(), masks
+    return read_oxford_pets(path("oxford-pets-images"), path("oxford-pets-annotations"), PETS_SPLITS[split])

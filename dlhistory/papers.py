@@ -55,11 +55,15 @@ class Paper:
         return self.url.replace("arxiv.org/pdf/", "arxiv.org/abs/")
 
     @property
+    def surname(self):
+        """The first author's surname: 'Y. LeCun et al.' -> 'LeCun'."""
+        return self.authors.split(",")[0].replace(" et al.", "").split()[-1]
+
+    @property
     def filename(self):
         """surname + year + the title's first three words: rumelhart1986-learning-internal-representations.pdf"""
-        surname = self.authors.split(",")[0].replace(" et al.", "").split()[-1]
         words = [w for w in re.findall(r"[a-z0-9]+", self.title.lower()) if w not in _STOPWORDS]
-        return f"{surname.lower()}{self.year}-{'-'.join(words[:3])}.pdf"
+        return f"{self.surname.lower()}{self.year}-{'-'.join(words[:3])}.pdf"
 
     @property
     def citation(self):
@@ -261,10 +265,11 @@ def topic(name):
     raise UnknownTopic(f"unknown topic {str(name)!r}.{hint} `python -m dlhistory list` shows them all.")
 
 
-def fetch_all(topics, out=sys.stdout):
+def fetch_all(topics, out=None):
     """Download the PDFs of `topics` into their folders; skip those present. Returns the
     number of failures. Without a network it stops at the first unreachable host with
     one message, rather than failing 45 times."""
+    out = out or sys.stdout
     failures = 0
     for t in topics:
         for p in t.papers:

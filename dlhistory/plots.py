@@ -79,7 +79,9 @@ def heatmap(matrix, xlabels=None, ylabels=None, title=None, cmap="viridis", anno
     if ylabels is not None:
         ax.set_yticks(range(len(ylabels)), [str(s) for s in ylabels])
     if annotate:
-        for (i, j), value in np.ndenumerate(matrix):
-            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7, color="w")
+        middle = (matrix.min() + matrix.max()) / 2
+        for (i, j), value in np.ndenumerate(matrix):  # dark text on light cells, light on dark
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7,
+                    color="k" if value > middle else "w")
     ax.set_title(title)
     return ax

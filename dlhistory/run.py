@@ -56,7 +56,7 @@ def execute(topic, scale, timeout=None, log=print):
     try:
         client.execute()
     except CellExecutionError as error:
-        raise NotebookFailed(f"{topic.notebook.relative_to(dlhistory.ROOT)} failed at {scale} scale; "
+        raise NotebookFailed(f"{topic.folder}/{topic.notebook.name} failed at {scale} scale; "
                              f"nothing was saved.\n{error}") from None
     wall = time.perf_counter() - start
     nb.metadata["dlhistory"] = {

@@ -70,7 +70,10 @@ def fit(step, data, steps, *, state=None, evaluate=None, eval_every=None, log_ev
             print(f"resumed from {checkpoint} at step {start} of {steps}")
 
     sums, count = {}, 0
-    bar = tqdm(_batches(data, start), total=steps, initial=start, desc=desc, leave=False)
+    # tqdm.notebook ignores TQDM_DISABLE, so honour it here: the runner sets it, because
+    # progress widgets in a saved notebook are only noise.
+    bar = tqdm(_batches(data, start), total=steps, initial=start, desc=desc, leave=False,
+               disable=bool(os.environ.get("TQDM_DISABLE")))
     for i, batch in zip(range(start + 1, steps + 1), bar):
         for key, value in step(batch).items():
             sums[key] = sums.get(key, 0.0) + value
