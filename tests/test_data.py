@@ -1,0 +1,165 @@
+"""Dataset loaders, offline: real formats in small files the tests write, the cache and
+its checks, the offline error, and the smoke stand-ins that touch nothing."""
+import gzip
+import hashlib
+import io
+import os
+import pickle
+import tarfile
+
+import numpy as np
+import pytest
+import torch
+
+from dlhistory import data
+
+
+def sha(blob):
+    return "sha256:" + hashlib.sha256(blob).hexdigest()
+
+
+def idx_bytes(array):
+    """Encode an uint8 array in MNIST's IDX format, gzipped."""
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    return gzip.compress(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """An empty data folder, and a way to register small files in it (or on a server)."""
+    monkeypatch.setenv("DLHISTORY_DATA", str(tmp_path))
+
+    def register(name, blob, urls=("http://127.0.0.1:9/unreachable",), write=True):
+        entry = data.File(data.FILES[name].path, sha(blob), tuple(urls))
+        monkeypatch.setitem(data.FILES, name, entry)
+        if write:
+            (tmp_path / entry.path).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / entry.path).write_bytes(blob)
+        return tmp_path / entry.path
+    return register
+
+
+def test_idx_and_csv_parsers_read_the_real_formats(tmp_path):
+    images = np.random.default_rng(0).integers(0, 256, (3, 28, 28))
+    (tmp_path / "x.gz").write_bytes(idx_bytes(images))
+    np.testing.assert_array_equal(data.read_idx(tmp_path / "x.gz"), images)
+    rows = np.hstack([images.reshape(3, -1), [[7], [1], [0]]])
+    with gzip.open(tmp_path / "x.csv.gz", "wt") as f:
+        np.savetxt(f, rows, fmt="%d", delimiter=",")
+    parsed, labels = data.read_mnist_csv(tmp_path / "x.csv.gz")
+    np.testing.assert_array_equal(parsed, images)
+    np.testing.assert_array_equal(labels, [7, 1, 0])
+
+
+def test_mnist_small_reads_the_subset_and_the_test_set(cache):
+    rng = np.random.default_rng(1)
+    images, labels = rng.integers(0, 256, (4, 28, 28)), np.array([3, 1, 4, 1])
+    buffer = io.BytesIO()
+    with gzip.open(buffer, "wt") as f:
+        np.savetxt(f, np.hstack([images.reshape(4, -1), labels[:, None]]), fmt="%d", delimiter=",")
+    cache("mnist-5k", buffer.getvalue())
+    cache("mnist-test-images", idx_bytes(images[:2]))
+    cache("mnist-test-labels", idx_bytes(labels[:2]))
+    x, y = data.mnist("train", scale="small")
+    assert x.shape == (4, 1, 28, 28) and x.dtype == torch.float32 and 0 <= x.min() and x.max() <= 1
+    assert y.tolist() == [3, 1, 4, 1] and y.dtype == torch.int64
+    torch.testing.assert_close(x[0, 0] * 255, torch.from_numpy(images[0]).float())
+    assert data.mnist("test", scale="small")[0].shape == (2, 1, 28, 28)
+
+
+def test_cache_hit_is_checked_and_a_corrupt_file_is_downloaded_again(cache, server):
+    blob = b"real file"
+    server.route("/f", (200, blob))
+    target = cache("tiny-shakespeare", blob, urls=(server.url("/f"),))
+    assert data.path("tiny-shakespeare") == target and "/f" not in server.hits  # verified hit
+    target.write_bytes(b"corrupt")
+    assert data.path("tiny-shakespeare").read_bytes() == blob and server.hits["/f"] == 1
+
+
+def test_missing_file_offline_says_what_to_download_and_where(cache, tmp_path):
+    cache("tiny-shakespeare", b"x", write=False)
+    with pytest.raises(data.DataUnavailable) as error:
+        data.path("tiny-shakespeare")
+    message = str(error.value)
+    assert "tiny-shakespeare/input.txt" in message and str(tmp_path) in message and "DLHISTORY_DATA" in message
+    assert list(tmp_path.rglob("*")) in ([], [tmp_path / "tiny-shakespeare"])  # no partial file
+
+
+def test_unknown_file_name_is_a_clear_error():
+    with pytest.raises(KeyError, match="known:"):
+        data.path("imagenet")
+
+
+def test_text_loaders_parse_their_files(cache):
+    cache("tiny-shakespeare", "First Citizen:\nSpeak.\n".encode())
+    assert data.tiny_shakespeare(scale="small").startswith("First Citizen")
+    for split, name in [("train", "train"), ("val", "val"), ("test", "test_2016_flickr")]:
+        cache(f"multi30k-{name}.de", gzip.compress("Ein Hund.\nZwei Katzen.\n".encode()))
+        cache(f"multi30k-{name}.en", gzip.compress("A dog.\nTwo cats.\n".encode()))
+    assert data.multi30k("test", scale="small") == [("Ein Hund.", "A dog."), ("Zwei Katzen.", "Two cats.")]
+    cache("rt-polarity.pos", "a gem .\nsuperb\xe9 .\n".encode("latin-1"))
+    cache("rt-polarity.neg", "a mess .\n".encode("latin-1"))
+    assert data.rt_polarity(scale="small") == [("a gem .", 1), ("superb\xe9 .", 1), ("a mess .", 0)]
+    cache("analogies-words", b": capital\nAthens Greece Oslo Norway\n: family\nboy girl man woman\n")
+    assert data.analogies(scale="small") == {"capital": [("athens", "greece", "oslo", "norway")],
+                                            "family": [("boy", "girl", "man", "woman")]}
+
+
+def test_cifar10_parser_reads_pickled_batches(cache):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, label in [("data_batch_1", 3), ("data_batch_2", 4), ("data_batch_3", 5),
+                            ("data_batch_4", 6), ("data_batch_5", 7), ("test_batch", 9)]:
+            rows = np.full((2, 3072), label, dtype=np.uint8)
+            rows[:, 1024:] = 0  # red channel only
+            blob = pickle.dumps({b"data": rows, b"labels": [label, label]})
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(blob)
+            tar.addfile(info, io.BytesIO(blob))
+    cache("cifar10", buffer.getvalue())
+    x, y = data.cifar10("train", scale="small")
+    assert x.shape == (10, 3, 32, 32) and y.tolist() == [3, 3, 4, 4, 5, 5, 6, 6, 7, 7]
+    assert x[0, 0, 0, 0] == 3 / 255 and x[0, 1].max() == 0
+    assert data.cifar10("test", scale="small")[1].tolist() == [9, 9]
+
+
+def test_smoke_loaders_touch_neither_disk_nor_network(tmp_path, monkeypatch):
+    folder = tmp_path / "never-created"
+    monkeypatch.setenv("DLHISTORY_DATA", str(folder))
+    monkeypatch.setattr(data, "path", lambda name: pytest.fail(f"smoke loader asked for {name}"))
+    x, y = data.mnist("train")
+    assert x.shape[1:] == (1, 28, 28) and x.dtype == torch.float32 and set(y.tolist()) == set(range(10))
+    assert data.cifar10("test")[0].shape[1:] == (3, 32, 32)
+    assert len(data.tiny_shakespeare()) > 10_000
+    assert all(isinstance(de, str) and isinstance(en, str) for de, en in data.multi30k("val"))
+    assert {label for _, label in data.rt_polarity()} == {0, 1}
+    assert all(len(q) == 4 for qs in data.analogies().values() for q in qs)
+    assert not folder.exists()
+
+
+def test_smoke_stand_ins_are_deterministic_and_learnable():
+    x1, y1 = data.mnist("train")
+    x2, y2 = data.mnist("train")
+    torch.testing.assert_close(x1, x2)
+    # a nearest-class-mean classifier already separates the ten patterns
+    means = torch.stack([x1[y1 == c].mean(0) for c in range(10)]).flatten(1)
+    xt, yt = data.mnist("test")
+    predicted = torch.cdist(xt.flatten(1), means).argmin(1)
+    assert (predicted == yt).float().mean() > 0.8
+
+
+def test_bad_split_and_bad_scale_are_clear_errors():
+    with pytest.raises(ValueError, match="use one of train, test"):
+        data.mnist("validation")
+    with pytest.raises(ValueError, match="smoke, small, full"):
+        data.mnist("train", scale="tiny")
+
+
+@pytest.mark.skipif(not os.environ.get("DLHISTORY_REAL_DATA"), reason="set DLHISTORY_REAL_DATA to a data folder")
+def test_registry_checksums_match_the_real_files(monkeypatch):
+    """For maintainers with the real files: DLHISTORY_REAL_DATA=/path/to/data pytest tests/test_data.py"""
+    monkeypatch.setenv("DLHISTORY_DATA", os.environ["DLHISTORY_REAL_DATA"])
+    for name, entry in data.FILES.items():
+        file = data.cache_dir() / entry.path
+        if file.exists():
+            assert data.path(name) == file

@@ -1,0 +1,64 @@
+"""The training loop: it learns, logs, evaluates, and resumes from checkpoints exactly."""
+import pytest
+import torch
+from torch import nn
+
+from dlhistory.train import autograd_step, fit, last
+
+
+def problem(seed=0):
+    torch.manual_seed(seed)
+    x = torch.randn(64, 3)
+    y = x @ torch.tensor([1.0, -2.0, 0.5]) + 0.3
+    batches = [(x[i:i + 16], y[i:i + 16]) for i in range(0, 64, 16)]
+    model = nn.Linear(3, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    step = autograd_step(model, optimizer, lambda m, b: ((m(b[0]).squeeze(1) - b[1]) ** 2).mean())
+    return model, optimizer, step, batches
+
+
+def test_fit_learns_and_records_history():
+    model, optimizer, step, batches = problem()
+    history = fit(step, batches, steps=200, log_every=10, eval_every=50,
+                  evaluate=lambda: {"weight": model.weight[0, 0].item()})
+    assert len(history["loss"]) == 20 and history["loss"][-1][0] == 200
+    assert last(history, "loss") < 1e-3 < history["loss"][0][1]
+    assert [s for s, _ in history["weight"]] == [50, 100, 150, 200]
+    assert abs(last(history, "weight") - 1.0) < 0.05
+
+
+def test_interrupted_run_resumes_to_the_same_result(tmp_path):
+    model, optimizer, step, batches = problem()
+    uninterrupted = fit(step, batches, steps=30, log_every=5)
+    expected = model.weight.detach().clone()
+
+    model, optimizer, step, batches = problem()
+    calls = [0]
+
+    def crashing_step(batch):
+        calls[0] += 1
+        if calls[0] == 18:
+            raise KeyboardInterrupt
+        return step(batch)
+
+    ckpt = tmp_path / "run.pt"
+    with pytest.raises(KeyboardInterrupt):
+        fit(crashing_step, batches, steps=30, log_every=5, checkpoint=ckpt, checkpoint_every=5,
+            state={"model": model, "optimizer": optimizer})
+    assert torch.load(ckpt, weights_only=True)["step"] == 15
+
+    model, optimizer, step, batches = problem()  # a fresh process: new objects
+    resumed = fit(step, batches, steps=30, log_every=5, checkpoint=ckpt, checkpoint_every=5,
+                  state={"model": model, "optimizer": optimizer})
+    torch.testing.assert_close(model.weight.detach(), expected)
+    assert resumed == uninterrupted
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_finished_run_returns_at_once(tmp_path):
+    model, optimizer, step, batches = problem()
+    ckpt = tmp_path / "run.pt"
+    history = fit(step, batches, steps=10, checkpoint=ckpt, state={"model": model, "optimizer": optimizer})
+    again = fit(lambda b: pytest.fail("no step should run"), batches, steps=10, checkpoint=ckpt,
+                state={"model": model, "optimizer": optimizer})
+    assert again == history
