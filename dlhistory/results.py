@@ -17,7 +17,9 @@ FILE = "results.json"
 
 def _format(value):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
+        return str(value).replace("|", "\\|")  # a bare | would split a Markdown table cell
+    if isinstance(value, int) or abs(value) >= 1e4:  # counts: 60,000 rather than 6e+04
+        return f"{value:,.0f}"
     return f"{value:.4g}"
 
 
@@ -41,7 +43,7 @@ def table(recorded):
         for s in scales:
             found = [r["ours"] for r in recorded[s]["rows"] if r["metric"] == m["metric"]]
             ours.append(_format(found[0]) if found else "")
-        lines.append(f"| {m['metric']} | {m['paper']} | {m['bar']} | " + " | ".join(ours) + " |")
+        lines.append(f"| {_format(m['metric'])} | {_format(m['paper'])} | {_format(m['bar'])} | " + " | ".join(ours) + " |")
     budgets = [f"{s}: {recorded[s]['budget']} ({recorded[s]['device']})" for s in scales]
     return "\n".join(lines) + "\n\nBudget: " + "; ".join(budgets) + "\n"
 
@@ -77,6 +79,6 @@ def readme_table(topics):
                     ours = [next((_format(r["ours"]) for r in recorded.get(t, {}).get("rows", [])
                                   if r["metric"] == row["metric"]), "") for t in ("small", "full")]
                     link = f"[{topic.slug}]({topic.folder}/{topic.slug}.ipynb)"
-                    lines.append(f"| {link} | {row['metric']} | {row['paper']} | {row['bar']} | "
+                    lines.append(f"| {link} | {_format(row['metric'])} | {_format(row['paper'])} | {_format(row['bar'])} | "
                                  + " | ".join(ours) + " |")
     return "\n".join(lines) + "\n"

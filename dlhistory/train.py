@@ -13,17 +13,25 @@ import torch
 from tqdm.auto import tqdm
 
 
-def autograd_step(model, optimizer, loss_fn, clip=None):
-    """A step function: loss_fn(model, batch) -> scalar loss; backward; optional clipping; update."""
+def autograd_step(model, optimizer, loss_fn, clip=None, schedule=None):
+    """A step function for `fit`: loss, backward, optional gradient clipping, update, and
+    optional learning-rate schedule step.
+
+    loss_fn(model, batch) returns the scalar loss, or (loss, {metric: float}) to log more,
+    e.g. the error on the batch.
+    """
     def step(batch):
         model.train()
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model, batch)
+        out = loss_fn(model, batch)
+        loss, metrics = out if isinstance(out, tuple) else (out, {})
         loss.backward()
         if clip is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
-        return {"loss": loss.item()}
+        if schedule is not None:
+            schedule.step()
+        return {"loss": loss.item(), **metrics}
     return step
 
 

@@ -28,3 +28,8 @@ def test_smoke_never_writes(tmp_path, monkeypatch):
 def test_rows_need_every_column(tmp_path):
     with pytest.raises(ValueError, match="lacks bar"):
         results.record([dict(metric="m", paper="p", ours=1)], budget="", folder=tmp_path)
+
+
+def test_numbers_are_formatted_for_reading():
+    assert [results._format(v) for v in (60000, 93.456789, 4.2e-17, 123456.7, "n/a", "|h| > 1")] == \
+        ["60,000", "93.46", "4.2e-17", "123,457", "n/a", "\\|h\\| > 1"]

@@ -62,3 +62,20 @@ def test_finished_run_returns_at_once(tmp_path):
     again = fit(lambda b: pytest.fail("no step should run"), batches, steps=10, checkpoint=ckpt,
                 state={"model": model, "optimizer": optimizer})
     assert again == history
+
+
+def test_autograd_step_logs_extra_metrics_and_steps_the_schedule():
+    model = nn.Linear(2, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: 0.5 ** i)
+    x, y = torch.ones(4, 2), torch.zeros(4)
+
+    def loss_fn(m, batch):
+        error = (m(batch[0]).squeeze(1) - batch[1])
+        return (error ** 2).mean(), {"max error": error.abs().max().item()}
+
+    step = autograd_step(model, optimizer, loss_fn, schedule=schedule)
+    metrics = step((x, y))
+    assert set(metrics) == {"loss", "max error"}
+    step((x, y))
+    assert optimizer.param_groups[0]["lr"] == 0.25
