@@ -163,3 +163,15 @@ def test_registry_checksums_match_the_real_files(monkeypatch):
         file = data.cache_dir() / entry.path
         if file.exists():
             assert data.path(name) == file
+
+
+def test_batches_cover_every_example_once_per_epoch_and_reshuffle():
+    x, y = torch.arange(10.0), torch.arange(10) * 2
+    batches = data.Batches(x, y, batch_size=4, generator=torch.Generator().manual_seed(0))
+    assert len(batches) == 3
+    first, second = list(batches), list(batches)
+    assert [len(b[0]) for b in first] == [4, 4, 2]
+    assert sorted(torch.cat([b[0] for b in first]).tolist()) == x.tolist()
+    assert all(torch.equal(b[1], b[0].long() * 2) for b in first)  # tensors stay aligned
+    assert torch.cat([b[0] for b in first]).tolist() != torch.cat([b[0] for b in second]).tolist()
+    assert torch.cat([b[0] for b in data.Batches(x, batch_size=3, shuffle=False)]).tolist() == x.tolist()
