@@ -1,10 +1,14 @@
-"""python -m dlhistory list | run TOPIC [--scale S] | papers [TOPIC ...] | export [--check] | results [--readme]"""
+"""python -m dlhistory list | run TOPIC [--scale S] | bench | papers [TOPIC ...] | export [--check] | results [--readme]"""
 import argparse
 import re
 import sys
 
+import nbformat
+
 from dlhistory import ROOT, papers, results
-from dlhistory.scale import SCALES
+from dlhistory.export import export
+from dlhistory.run import execute
+from dlhistory.scale import SCALES, ScaleError, scale
 
 
 def _topics(names):
@@ -17,14 +21,36 @@ def cmd_list(args):
 
 
 def cmd_run(args):
-    from dlhistory.run import execute
     topic = papers.topic(args.topic)
+    args.scale = args.scale or scale()
     if not topic.built:
         raise papers.UnknownTopic(f"topic {topic.slug!r} is planned but not built yet: {topic.notebook} is missing")
     print(f"running {topic.folder}/{topic.slug}.ipynb at {args.scale} scale")
     wall = execute(topic, args.scale, timeout=args.timeout)
     saved = "not saved (smoke runs never write)" if args.scale == "smoke" else "saved with its provenance stamp"
     print(f"done in {wall:.1f} s; {saved}")
+
+
+SMOKE_BUDGET, SMALL_BUDGET = 30, 600  # seconds on a 2-core CPU (DESIGN.md section 5)
+
+
+def cmd_bench(args):
+    """Time each built notebook at smoke scale now, beside its committed run's wall time."""
+    failed = []
+    print(f"{'topic':<13} {'smoke (s)':>10} {'committed run':>22}")
+    for topic in _topics(args.topics):
+        if not topic.built:
+            continue
+        smoke = execute(topic, "smoke", log=lambda *_: None)
+        stamp = nbformat.read(topic.notebook, as_version=4).metadata.get("dlhistory", {})
+        committed = f"{stamp.get('wall_s', '?')} s at {stamp.get('scale', '?')}"
+        over = [f"smoke over {SMOKE_BUDGET} s"] if smoke > SMOKE_BUDGET else []
+        if stamp.get("scale") == "small" and stamp.get("wall_s", 0) > SMALL_BUDGET:
+            over.append(f"small over {SMALL_BUDGET} s")
+        failed += over
+        print(f"{topic.slug:<13} {smoke:>10.1f} {committed:>22}  {'; '.join(over)}")
+    if failed:
+        sys.exit(1)
 
 
 def cmd_papers(args):
@@ -34,7 +60,6 @@ def cmd_papers(args):
 
 
 def cmd_export(args):
-    from dlhistory.export import export
     stale = export(_topics(args.topics), check=args.check)
     for path in stale:
         print(f"{'out of date' if args.check else 'wrote'}: {path.relative_to(ROOT)}")
@@ -80,9 +105,12 @@ def main(argv=None):
     sub.add_parser("list", help="the 31 topics and which are built").set_defaults(func=cmd_list)
     p = sub.add_parser("run", help="execute a topic's notebook in place at a scale, with a provenance stamp")
     p.add_argument("topic", help="slug (dnn), folder (01-dnn) or path")
-    p.add_argument("--scale", choices=SCALES, default="small")
+    p.add_argument("--scale", choices=SCALES, help="default: DLHISTORY_SCALE, else full with CUDA, small without")
     p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: no limit)")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("bench", help="time every built notebook at smoke scale against its budget")
+    p.add_argument("topics", nargs="*", help="only these topics (default: all built ones)")
+    p.set_defaults(func=cmd_bench)
     p = sub.add_parser("papers", help="download the paper PDFs into their topic folders")
     p.add_argument("topics", nargs="*", help="only these topics (default: every built one)")
     p.set_defaults(func=cmd_papers)
@@ -96,7 +124,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         args.func(args)
-    except (papers.UnknownTopic, RuntimeError) as error:
+    except (papers.UnknownTopic, ScaleError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
 

@@ -1,4 +1,5 @@
 """The manifest, the PDF downloader and the command line."""
+import os
 import re
 import subprocess
 import sys
@@ -78,8 +79,9 @@ def test_fetch_without_network_stops_with_one_message(one_topic, monkeypatch, ca
     assert list(topic.path.iterdir()) == []
 
 
-def cli(*args):
-    return subprocess.run([sys.executable, "-m", "dlhistory", *args], capture_output=True, text=True, cwd=ROOT)
+def cli(*args, scale="smoke"):
+    env = dict(os.environ, DLHISTORY_SCALE=scale)
+    return subprocess.run([sys.executable, "-m", "dlhistory", *args], capture_output=True, text=True, cwd=ROOT, env=env)
 
 
 def test_cli_errors_are_one_clear_message_and_non_zero():
@@ -88,6 +90,9 @@ def test_cli_errors_are_one_clear_message_and_non_zero():
     assert "Traceback" not in bad_topic.stderr
     bad_scale = cli("run", "dnn", "--scale", "huge")
     assert bad_scale.returncode == 2 and "invalid choice: 'huge'" in bad_scale.stderr
+    bad_environment = cli("run", "dnn", scale="huge")
+    assert bad_environment.returncode == 2 and "Traceback" not in bad_environment.stderr
+    assert "unknown scale 'huge': use one of smoke, small, full" in bad_environment.stderr
 
 
 def test_cli_lists_every_topic():
