@@ -100,6 +100,17 @@ def fit(step, data, steps, *, state=None, evaluate=None, eval_every=None, log_ev
     return history
 
 
+@torch.no_grad()
+def accuracy(model, x, y, batch=1000):
+    """Classification accuracy in % of `model` on (x, y), in eval mode, `batch` examples at a
+    time (so that big test sets fit in memory), each moved to the model's device."""
+    model.eval()
+    where = next(model.parameters()).device
+    correct = sum((model(x[i:i + batch].to(where)).argmax(1) == y[i:i + batch].to(where)).sum().item()
+                  for i in range(0, len(x), batch))
+    return 100 * correct / len(x)
+
+
 def last(history, key):
     """The latest value of a metric in a history."""
     return history[key][-1][1]

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from dlhistory.train import autograd_step, fit, last
+from dlhistory.train import accuracy, autograd_step, fit, last
 
 
 def problem(seed=0):
@@ -79,3 +79,14 @@ def test_autograd_step_logs_extra_metrics_and_steps_the_schedule():
     assert set(metrics) == {"loss", "max error"}
     step((x, y))
     assert optimizer.param_groups[0]["lr"] == 0.25
+
+
+def test_accuracy_counts_in_chunks_and_in_eval_mode():
+    model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.9))
+    with torch.no_grad():
+        model[0].weight.copy_(torch.eye(2))
+        model[0].bias.zero_()
+    x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 0.0]])
+    y = torch.tensor([0, 1, 1])
+    assert accuracy(model, x, y, batch=2) == pytest.approx(200 / 3)  # dropout off: exact answer
+    assert not model.training
