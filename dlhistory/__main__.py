@@ -75,7 +75,7 @@ def topic_index():
         if t.folder.split("/")[0] != part:
             part = t.folder.split("/")[0]
             lines.append(f"\n**{part}**\n")
-        cited = "; ".join(f"{p.surname} {p.year}" for p in t.papers)
+        cited = "; ".join(f"[{p.surname} {p.year}]({p.abstract})" for p in t.papers)
         name = f"[{t.title}]({t.folder}/{t.slug}.ipynb)" if t.built else f"{t.title} (planned)"
         lines.append(f"- {name}: {cited}")
     return "\n".join(lines).lstrip("\n") + "\n"

@@ -214,12 +214,9 @@ def read_cifar10(file, split):
     return np.concatenate(images), np.concatenate(labels)
 
 
-CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-
-
 def cifar10(split="train", scale=None):
     """CIFAR-10 as (images [N, 3, 32, 32] in [0, 1], labels [N] int64): 50,000 training and
-    10,000 test images in 10 classes (CIFAR10_CLASSES). It is not available offline, so the
+    10,000 test images in 10 classes. It is not available offline, so the
     curriculum uses it at `full` scale only; at smoke, coloured generated stand-ins."""
     _split(split, ("train", "test"))
     if _scale(scale) == "smoke":

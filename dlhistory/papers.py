@@ -65,9 +65,6 @@ class Paper:
         words = [w for w in re.findall(r"[a-z0-9]+", self.title.lower()) if w not in _STOPWORDS]
         return f"{self.surname.lower()}{self.year}-{'-'.join(words[:3])}.pdf"
 
-    @property
-    def citation(self):
-        return f"{self.authors} ({self.year}). *{self.title}*. {self.venue}."
 
 
 TOPICS = [

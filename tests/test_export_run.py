@@ -1,34 +1,17 @@
 """Export (notebook -> helper module, badge, setup cell) and the runner's provenance stamp."""
-from dataclasses import dataclass
-from pathlib import Path
-
 import nbformat
 import pytest
 
-from dlhistory import export, run
+from dlhistory import export, papers, run
 
 
-@dataclass
-class FakeTopic:
-    """Stands in for papers.Topic, in a temporary folder."""
-    root: Path
-    slug: str = "toy"
-    folder: str = "09-part/01-toy"
-    title: str = "Toy"
-
-    @property
-    def path(self):
-        return self.root
-
-    @property
-    def notebook(self):
-        return self.root / f"{self.slug}.ipynb"
-
-    @property
-    def module(self):
-        return self.root / f"{self.slug}.py"
-
-    built = True
+@pytest.fixture
+def toy(tmp_path, monkeypatch):
+    """A manifest topic whose folder lies in a temporary repository root."""
+    monkeypatch.setattr(papers, "ROOT", tmp_path)
+    topic = papers.Topic("09-part/01-toy", "toy", "Toy")
+    topic.path.mkdir(parents=True)
+    return topic
 
 
 def write_notebook(topic, *code):
@@ -38,8 +21,8 @@ def write_notebook(topic, *code):
     nbformat.write(nbformat.v4.new_notebook(cells=cells), topic.notebook)
 
 
-def test_export_writes_module_badge_and_setup_then_check_passes(tmp_path):
-    topic = FakeTopic(tmp_path)
+def test_export_writes_module_badge_and_setup_then_check_passes(toy):
+    topic = toy
     write_notebook(topic, "#| export\ndef double(x):\n    return 2 * x", "print(double(2))",
                    "#| export\nTHREE = 3")
     assert export.export([topic], check=True) == [topic.notebook, topic.module]  # stale, untouched
@@ -57,8 +40,8 @@ def test_export_writes_module_badge_and_setup_then_check_passes(tmp_path):
     assert export.export([topic], check=True) == []
 
 
-def test_check_notices_an_edited_export_cell(tmp_path):
-    topic = FakeTopic(tmp_path)
+def test_check_notices_an_edited_export_cell(toy):
+    topic = toy
     write_notebook(topic, "#| export\nX = 1")
     export.export([topic])
     nb = nbformat.read(topic.notebook, as_version=4)
@@ -67,12 +50,12 @@ def test_check_notices_an_edited_export_cell(tmp_path):
     assert export.export([topic], check=True) == [topic.module]
 
 
-def test_setup_cell_runs_as_a_no_op_outside_colab():
-    exec(export.setup_cell(FakeTopic(Path("."))), {})
+def test_setup_cell_runs_as_a_no_op_outside_colab(toy):
+    exec(export.setup_cell(toy), {})
 
 
-def test_code_hash_ignores_the_setup_cell_and_outputs_but_not_code(tmp_path):
-    topic = FakeTopic(tmp_path)
+def test_code_hash_ignores_the_setup_cell_and_outputs_but_not_code(toy):
+    topic = toy
     write_notebook(topic, "x = 1")
     nb = nbformat.read(topic.notebook, as_version=4)
     before = run.code_hash(nb)
@@ -83,8 +66,8 @@ def test_code_hash_ignores_the_setup_cell_and_outputs_but_not_code(tmp_path):
     assert run.code_hash(nb) != before
 
 
-def test_runner_stamps_and_saves_at_small_but_never_at_smoke(tmp_path):
-    topic = FakeTopic(tmp_path)
+def test_runner_stamps_and_saves_at_small_but_never_at_smoke(toy):
+    topic = toy
     write_notebook(topic, "import os\nprint(os.environ['DLHISTORY_SCALE'])")
     original = topic.notebook.read_text()
     run.execute(topic, "smoke", log=lambda *_: None)
@@ -96,8 +79,8 @@ def test_runner_stamps_and_saves_at_small_but_never_at_smoke(tmp_path):
     assert nb.cells[2].outputs[0]["text"] == "small\n"
 
 
-def test_a_failing_notebook_is_not_saved(tmp_path):
-    topic = FakeTopic(tmp_path)
+def test_a_failing_notebook_is_not_saved(toy):
+    topic = toy
     write_notebook(topic, "raise ValueError('broken on purpose')")
     original = topic.notebook.read_text()
     with pytest.raises(run.NotebookFailed, match="broken on purpose"):
