@@ -1,37 +1,70 @@
-"""python -m dlhistory list | run TOPIC [--scale S] | bench | papers [TOPIC ...] | export [--check] | results [--readme]"""
+"""python -m dlhistory list | new SLUG | run TOPIC [--scale S] | run --stale | bench | data [TOPIC ...]
+| papers [TOPIC ...] | export [--check] | results [--write]"""
 import argparse
 import re
 import sys
 
 import nbformat
 
-from dlhistory import ROOT, papers, results
+from dlhistory import ROOT, data, download, manifest, results, skeleton
 from dlhistory.export import export
-from dlhistory.run import execute
-from dlhistory.scale import SCALES, ScaleError, scale
+from dlhistory.run import execute, stale_reasons
+from dlhistory.scale import SCALES, ScaleError, current
+
+SMOKE_BUDGET, SMALL_BUDGET = 30, 600  # seconds on a 2-core CPU (CONTRIBUTING.md, budgets)
 
 
 def _topics(names):
-    return [papers.topic(n) for n in names] if names else papers.TOPICS
+    return [manifest.topic(n) for n in names] if names else manifest.TOPICS
+
+
+def _built():
+    return [t for t in manifest.TOPICS if t.built]
 
 
 def cmd_list(args):
-    for t in papers.TOPICS:
+    for t in manifest.TOPICS:
         print(f"{'built  ' if t.built else 'planned'}  {t.slug:<13} {t.folder:<52} {t.title}")
+        if args.full:
+            recorded = "recorded" if "full" in results.load(t.path) else "never recorded"
+            print(f"{'':9}{'':14}full scale ({recorded}): {t.full}")
 
 
-def cmd_run(args):
-    topic = papers.topic(args.topic)
-    args.scale = args.scale or scale()
+def cmd_new(args):
+    topic = manifest.topic(args.slug)
+    for path in skeleton.write(topic):
+        print(f"wrote {path.relative_to(ROOT)}")
+    print(f"next: fill in the notebook, then `python -m dlhistory export {topic.slug}` and "
+          f"`python -m dlhistory run {topic.slug} --scale small`")
+
+
+def _run(topic, scale, timeout):
     if not topic.built:
-        raise papers.UnknownTopic(f"topic {topic.slug!r} is planned but not built yet: {topic.notebook} is missing")
-    print(f"running {topic.folder}/{topic.slug}.ipynb at {args.scale} scale")
-    wall = execute(topic, args.scale, timeout=args.timeout)
-    saved = "not saved (smoke runs never write)" if args.scale == "smoke" else "saved with its provenance stamp"
+        raise manifest.UnknownTopic(f"topic {topic.slug!r} is planned but not built yet: {topic.notebook} is missing")
+    if scale == "full" and "full" not in results.load(topic.path):
+        print(f"note: {topic.slug} has never been run and recorded at full scale; expect: {topic.full}.")
+    print(f"running {topic.folder}/{topic.slug}.ipynb at {scale} scale")
+    wall = execute(topic, scale, timeout=timeout)
+    saved = "not saved (smoke runs never write)" if scale == "smoke" else "saved with its provenance stamp"
     print(f"done in {wall:.1f} s; {saved}")
 
 
-SMOKE_BUDGET, SMALL_BUDGET = 30, 600  # seconds on a 2-core CPU (DESIGN.md section 5)
+def cmd_run(args):
+    if args.stale:
+        if args.topic:
+            raise manifest.UnknownTopic("give a topic or --stale, not both")
+        stale = [(t, stale_reasons(t)) for t in _built()]
+        stale = [(t, why) for t, why in stale if why]
+        if not stale:
+            print("every committed notebook is fresh")
+        for topic, why in stale:
+            stamp = nbformat.read(topic.notebook, as_version=4).metadata.get("dlhistory", {})
+            print(f"{topic.slug} is stale: {'; '.join(why)}")
+            _run(topic, args.scale or stamp.get("scale", "small"), args.timeout)
+        return
+    if not args.topic:
+        raise manifest.UnknownTopic("name a topic to run (`python -m dlhistory list`), or pass --stale")
+    _run(manifest.topic(args.topic), args.scale or current(), args.timeout)
 
 
 def cmd_bench(args):
@@ -53,9 +86,18 @@ def cmd_bench(args):
         sys.exit(1)
 
 
+def cmd_data(args):
+    """Fetch every dataset a topic uses at a scale, so that its notebook later runs offline."""
+    scale = args.scale or current()
+    names = sorted({name for t in (_topics(args.topics) if args.topics else _built()) for name in t.datasets})
+    for name in names:
+        print(f"{name} ({scale} scale) ...", flush=True)
+        data.fetch(name, scale)
+    print(f"{len(names)} datasets ready in {data.cache_dir()}" if names else "these topics use no downloaded data")
+
+
 def cmd_papers(args):
-    failures = papers.fetch_all(_topics(args.topics) if args.topics else [t for t in papers.TOPICS if t.built])
-    if failures:
+    if download.fetch_papers(_topics(args.topics) if args.topics else _built()):
         sys.exit(1)
 
 
@@ -71,7 +113,7 @@ def cmd_export(args):
 def topic_index():
     """The README's list of topics: a link for each built one, the plan for the rest."""
     lines, part = [], None
-    for t in papers.TOPICS:
+    for t in manifest.TOPICS:
         if t.folder.split("/")[0] != part:
             part = t.folder.split("/")[0]
             lines.append(f"\n**{part}**\n")
@@ -83,34 +125,49 @@ def topic_index():
 
 def update_readme(text):
     """Rewrite the README's generated sections (between their marker comments)."""
-    built = [t for t in papers.TOPICS if t.built]
-    for name, body in [("topics", topic_index()), ("results", results.readme_table(built))]:
+    built = _built()
+    sections = [("topics", topic_index()),
+                ("results", results.summary(built) + "\n" + results.readme_table(built))]
+    for name, body in sections:
         start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
         text = re.sub(f"{start}.*?{end}", lambda _: f"{start}\n{body}{end}", text, flags=re.S)
     return text
 
 
 def cmd_results(args):
-    if not args.readme:
-        print(results.readme_table([t for t in papers.TOPICS if t.built]), end="")
+    if not args.write:
+        print(results.summary(_built()) + "\n" + results.readme_table(_built()), end="")
         return
     readme = ROOT / "README.md"
     readme.write_text(update_readme(readme.read_text()))
-    print("README.md: topic index and results table updated")
+    (ROOT / "RESULTS.md").write_text(results.results_md(_built()))
+    print("README.md (topic index, key claims) and RESULTS.md (every row) updated")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m dlhistory", description="The deep-learning history curriculum.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="the 31 topics and which are built").set_defaults(func=cmd_list)
+    p = sub.add_parser("list", help="the 31 topics and which are built")
+    p.add_argument("--full", action="store_true", help="also what each full scale downloads and needs")
+    p.set_defaults(func=cmd_list)
+    p = sub.add_parser("new", help="write a planned topic's skeleton: notebook, results cell, test module")
+    p.add_argument("slug", help="the topic's slug, as `list` shows it")
+    p.set_defaults(func=cmd_new)
     p = sub.add_parser("run", help="execute a topic's notebook in place at a scale, with a provenance stamp")
-    p.add_argument("topic", help="slug (dnn), folder (01-dnn) or path")
-    p.add_argument("--scale", choices=SCALES, help="default: DLHISTORY_SCALE, else full with CUDA, small without")
+    p.add_argument("topic", nargs="?", help="slug (dnn), folder (01-dnn) or path")
+    p.add_argument("--scale", choices=SCALES, help="default: DLHISTORY_SCALE, else small "
+                                                   "(with --stale: the scale each was committed at)")
+    p.add_argument("--stale", action="store_true",
+                   help="re-run exactly the notebooks whose code or imported modules changed since their stamp")
     p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: no limit)")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("bench", help="time every built notebook at smoke scale against its budget")
     p.add_argument("topics", nargs="*", help="only these topics (default: all built ones)")
     p.set_defaults(func=cmd_bench)
+    p = sub.add_parser("data", help="download and verify the datasets of topics ahead of time")
+    p.add_argument("topics", nargs="*", help="only these topics (default: all built ones)")
+    p.add_argument("--scale", choices=SCALES, help="default: DLHISTORY_SCALE, else small")
+    p.set_defaults(func=cmd_data)
     p = sub.add_parser("papers", help="download the paper PDFs into their topic folders")
     p.add_argument("topics", nargs="*", help="only these topics (default: every built one)")
     p.set_defaults(func=cmd_papers)
@@ -118,13 +175,14 @@ def main(argv=None):
     p.add_argument("topics", nargs="*", help="only these topics (default: all built ones)")
     p.add_argument("--check", action="store_true", help="change nothing; fail if anything is out of date")
     p.set_defaults(func=cmd_export)
-    p = sub.add_parser("results", help="the results table of every topic (paper vs ours)")
-    p.add_argument("--readme", action="store_true", help="write it, and the topic index, into README.md")
+    p = sub.add_parser("results", help="every topic's key claim beside the paper's, with its verdict")
+    p.add_argument("--write", action="store_true",
+                   help="write them, and the topic index, into README.md, and every row into RESULTS.md")
     p.set_defaults(func=cmd_results)
     args = parser.parse_args(argv)
     try:
         args.func(args)
-    except (papers.UnknownTopic, ScaleError, RuntimeError) as error:
+    except (manifest.UnknownTopic, ScaleError, RuntimeError, FileExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
 

@@ -1,17 +1,21 @@
-"""Downloads that either land whole and verified, or leave nothing behind.
+"""Every download of the curriculum: files that either land whole and verified, or leave
+nothing behind; and the paper PDFs of the manifest.
 
-Used by the data registry and the paper manifest. The body is streamed into a temporary
+Used by the data registry and `python -m dlhistory papers`. The body is streamed into a temporary
 file beside the destination, hashed on the way, checked, and only then renamed into place
 (an atomic step), so an interrupted transfer or a corrupt file never looks like a cached one.
 """
 import hashlib
 import http.client
 import os
+import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from tqdm.auto import tqdm
 
 USER_AGENT = "dlhistory (the deep-learning history curriculum)"
 
@@ -65,11 +69,14 @@ def _fetch_once(url, dest, checksum, timeout, validate):
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as response:
             expected = response.headers.get("Content-Length")
             size = 0
-            for block in iter(lambda: response.read(1 << 16), b""):
-                out.write(block)
-                size += len(block)
-                if h:
-                    h.update(block)
+            with tqdm(total=int(expected) if expected else None, unit="B", unit_scale=True, leave=False,
+                      desc=dest.name, disable=bool(os.environ.get("TQDM_DISABLE"))) as bar:
+                for block in iter(lambda: response.read(1 << 16), b""):
+                    out.write(block)
+                    size += len(block)
+                    bar.update(len(block))
+                    if h:
+                        h.update(block)
             if expected is not None and size != int(expected):
                 raise http.client.IncompleteRead(b"", int(expected) - size)
         if checksum and h.hexdigest() != parse_checksum(checksum)[1]:
@@ -104,3 +111,34 @@ def fetch(url, dest, checksum=None, retries=3, timeout=60, validate=None, backof
             if last:
                 raise DownloadError(f"could not download {url}: {error}") from error
             time.sleep(backoff * attempt)
+
+
+def _is_pdf(path):
+    with open(path, "rb") as f:
+        if f.read(5) != b"%PDF-":
+            raise DownloadError("the server did not send a PDF (it may have sent a login or error page)")
+
+
+def fetch_papers(topics, out=None):
+    """Download the PDFs of `topics` (manifest entries) into their folders; skip those present.
+    Returns the number of failures. Without a network it stops at the first unreachable host
+    with one message, rather than failing 45 times."""
+    out = out or sys.stdout
+    failures = 0
+    for t in topics:
+        for p in t.papers:
+            dest = t.path / p.filename
+            if dest.exists():
+                print(f"present  {t.folder}/{p.filename}", file=out)
+                continue
+            try:
+                fetch(p.url, dest, validate=_is_pdf)
+                print(f"fetched  {t.folder}/{p.filename}", file=out)
+            except NoNetwork as error:
+                print(f"no network: {error}.\nConnect and run `python -m dlhistory papers` again, or download "
+                      f"the PDFs by hand from the links in each notebook into its topic folder.", file=out)
+                return failures + 1
+            except DownloadError as error:
+                print(f"FAILED   {t.folder}/{p.filename}: {error}", file=out)
+                failures += 1
+    return failures

@@ -39,39 +39,49 @@ def curves(series, title=None, xlabel="step", ylabel=None, logy=False, ax=None):
     return ax
 
 
-def image_grid(images, titles=None, ncols=10, cmap="gray", size=1.0, suptitle=None):
-    """Show a batch of images ([N, H, W] or [N, C, H, W]; one channel in `cmap`, three as RGB),
-    each scaled to its own range: filters are best seen that way."""
-    images = _numpy(images)
-    if images.ndim == 4:
-        images = images.transpose(0, 2, 3, 1)
-        if images.shape[-1] == 1:
-            images = images[..., 0]
-    n = len(images)
-    ncols = min(ncols, n)
+def image_grid(images, titles=None, ncols=10, cmap="gray", size=1.0, suptitle=None, centered=False):
+    """Show a batch of images ([N, H, W] or [N, C, H, W]; one channel in `cmap`, three as RGB) as
+    one picture, each image scaled to its own range: filters are best seen that way.
+    centered=True scales each image by its largest |value| instead, so that zero sits at the
+    middle of a diverging colour map (use one, e.g. cmap="RdBu_r", for signed weights)."""
+    from torchvision.utils import make_grid
+    images = torch.as_tensor(_numpy(images)).float()
+    if images.ndim == 3:
+        images = images.unsqueeze(1)
+    flat = images.flatten(1)
+    if centered:   # each image into [0, 1] with its zero at 0.5
+        scale = flat.abs().amax(1).clamp_min(1e-12).view(-1, 1, 1, 1)
+        images = images / (2 * scale) + 0.5
+    else:
+        low, high = flat.amin(1).view(-1, 1, 1, 1), flat.amax(1).view(-1, 1, 1, 1)
+        images = (images - low) / (high - low).clamp_min(1e-12)
+    n, ncols = len(images), min(ncols, len(images))
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * (1.25 if titles else 1)),
-                             squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i < n:
-            image = images[i]
-            low, high = image.min(), image.max()
-            ax.imshow((image - low) / (high - low + 1e-12), cmap=cmap, interpolation="nearest")
-            if titles is not None:
-                ax.set_title(str(titles[i]), fontsize=8)
+    pad = max(1, round(0.25 * images.shape[-2])) if titles is not None else 1   # room for a title line
+    grid = make_grid(images, nrow=ncols, padding=pad, pad_value=0.5 if centered else 1.0)  # [C, H', W']
+    fig, ax = plt.subplots(figsize=(size * ncols, size * nrows * (1.25 if titles is not None else 1)))
+    picture = grid[0] if images.shape[1] == 1 else grid.permute(1, 2, 0)
+    ax.imshow(_numpy(picture), cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+    ax.axis("off")
+    if titles is not None:
+        h, w = images.shape[-2] + pad, images.shape[-1] + pad
+        for i, title in enumerate(titles[:n]):
+            ax.text((i % ncols) * w + w / 2 + pad / 2, (i // ncols) * h + pad, str(title), ha="center", va="bottom", fontsize=8)
     if suptitle:
-        fig.suptitle(suptitle)
+        ax.set_title(suptitle, pad=14 if titles is not None else 6)
     fig.tight_layout()
     return fig
 
 
-def heatmap(matrix, xlabels=None, ylabels=None, title=None, cmap="viridis", annotate=False, ax=None):
-    """A matrix as colours, e.g. attention weights or hidden-unit codes."""
+def heatmap(matrix, xlabels=None, ylabels=None, title=None, cmap="viridis", annotate=False, ax=None,
+            centered=False, xlabel=None, ylabel=None):
+    """A matrix as colours, e.g. attention weights or hidden-unit codes. centered=True puts
+    zero at the middle of the colour map (for signed values, with a diverging map)."""
     matrix = _numpy(matrix)
     if ax is None:
         _, ax = plt.subplots(figsize=(0.45 * matrix.shape[1] + 1.5, 0.4 * matrix.shape[0] + 1))
-    image = ax.imshow(matrix, cmap=cmap, aspect="auto")
+    limit = np.abs(matrix).max() if centered else None
+    image = ax.imshow(matrix, cmap=cmap, aspect="auto", vmin=-limit if centered else None, vmax=limit)
     ax.grid(False)
     ax.figure.colorbar(image, ax=ax)
     if xlabels is not None:
@@ -83,5 +93,5 @@ def heatmap(matrix, xlabels=None, ylabels=None, title=None, cmap="viridis", anno
         for (i, j), value in np.ndenumerate(matrix):  # dark text on light cells, light on dark
             ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7,
                     color="k" if value > middle else "w")
-    ax.set_title(title)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return ax

@@ -5,13 +5,13 @@ import hashlib
 import io
 import os
 import pickle
-import tarfile
 
 import numpy as np
 import pytest
 import torch
 
 from dlhistory import data
+from dlhistory.train import Batches
 
 
 def sha(blob):
@@ -105,28 +105,64 @@ def test_text_loaders_parse_their_files(cache):
                                             "family": [("boy", "girl", "man", "woman")]}
 
 
-def test_cifar10_parser_reads_pickled_batches(cache):
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, label in [("data_batch_1", 3), ("data_batch_2", 4), ("data_batch_3", 5),
-                            ("data_batch_4", 6), ("data_batch_5", 7), ("test_batch", 9)]:
-            rows = np.full((2, 3072), label, dtype=np.uint8)
-            rows[:, 1024:] = 0  # red channel only
-            blob = pickle.dumps({b"data": rows, b"labels": [label, label]})
-            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
-            info.size = len(blob)
-            tar.addfile(info, io.BytesIO(blob))
-    cache("cifar10", buffer.getvalue())
-    x, y = data.cifar10("train", scale="small")
+def test_full_scale_vision_loads_through_torchvision_from_its_files(tmp_path, monkeypatch):
+    """torchvision's own layout, written by hand: the loader finds it without a network."""
+    monkeypatch.setenv("DLHISTORY_DATA", str(tmp_path))
+    raw = tmp_path / "torchvision" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    images, labels = np.random.default_rng(2).integers(0, 256, (3, 28, 28)), np.array([5, 0, 4])
+    for prefix, n in [("train", 3), ("t10k", 2)]:
+        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(gzip.decompress(idx_bytes(images[:n])))
+        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(gzip.decompress(idx_bytes(labels[:n])))
+    x, y = data.mnist("train", scale="full")
+    assert x.shape == (3, 1, 28, 28) and x.dtype == torch.float32 and y.tolist() == [5, 0, 4]
+    torch.testing.assert_close(x[1, 0] * 255, torch.from_numpy(images[1]).float())
+    assert data.mnist("test", scale="full")[1].tolist() == [5, 0]
+
+
+def test_cifar10_reads_torchvisions_pickled_batches(tmp_path, monkeypatch):
+    import torchvision.datasets as tv
+    monkeypatch.setenv("DLHISTORY_DATA", str(tmp_path))
+    folder = tmp_path / "torchvision" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    for name, label in zip(names, [3, 4, 5, 6, 7, 9]):
+        rows = np.full((2, 3072), label, dtype=np.uint8)
+        rows[:, 1024:] = 0  # red channel only
+        (folder / name).write_bytes(pickle.dumps({"data": rows, "labels": [label, label]}))
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": [str(i) for i in range(10)]}))
+    # our little files cannot have the real ones' md5s: let torchvision's check accept them
+    monkeypatch.setattr(tv.CIFAR10, "_check_integrity", lambda self: True)
+    monkeypatch.setattr(tv.cifar, "check_integrity", lambda *args, **kwargs: True)
+    x, y = data.cifar10("train", scale="full")
     assert x.shape == (10, 3, 32, 32) and y.tolist() == [3, 3, 4, 4, 5, 5, 6, 6, 7, 7]
     assert x[0, 0, 0, 0] == 3 / 255 and x[0, 1].max() == 0
-    assert data.cifar10("test", scale="small")[1].tolist() == [9, 9]
+    assert data.cifar10("test", scale="full")[1].tolist() == [9, 9]
+
+
+def test_torchvision_dataset_offline_says_what_to_do(tmp_path, monkeypatch):
+    import torchvision.datasets as tv
+    monkeypatch.setenv("DLHISTORY_DATA", str(tmp_path))
+    monkeypatch.setattr(tv.MNIST, "mirrors", ["http://127.0.0.1:9/"])
+    with pytest.raises(data.DataUnavailable) as error:
+        data.mnist("train", scale="full")
+    message = str(error.value)
+    assert "MNIST" in message and str(tmp_path / "torchvision") in message and "python -m dlhistory data" in message
+
+
+def test_hub_offline_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLHISTORY_DATA", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    with pytest.raises(data.DataUnavailable, match="not cached"):
+        data.hub("dlhistory-tests/no-such-dataset")
 
 
 def test_smoke_loaders_touch_neither_disk_nor_network(tmp_path, monkeypatch):
     folder = tmp_path / "never-created"
     monkeypatch.setenv("DLHISTORY_DATA", str(folder))
-    monkeypatch.setattr(data, "path", lambda name: pytest.fail(f"smoke loader asked for {name}"))
+    for module in (data.vision, data.text):
+        monkeypatch.setattr(module, "path", lambda name: pytest.fail(f"smoke loader asked for {name}"))
     x, y = data.mnist("train")
     assert x.shape[1:] == (1, 28, 28) and x.dtype == torch.float32 and set(y.tolist()) == set(range(10))
     assert data.cifar10("test")[0].shape[1:] == (3, 32, 32)
@@ -167,11 +203,11 @@ def test_registry_checksums_match_the_real_files(monkeypatch):
 
 def test_batches_cover_every_example_once_per_epoch_and_reshuffle():
     x, y = torch.arange(10.0), torch.arange(10) * 2
-    batches = data.Batches(x, y, batch_size=4, generator=torch.Generator().manual_seed(0))
+    batches = Batches(x, y, batch_size=4, generator=torch.Generator().manual_seed(0))
     assert len(batches) == 3
     first, second = list(batches), list(batches)
     assert [len(b[0]) for b in first] == [4, 4, 2]
     assert sorted(torch.cat([b[0] for b in first]).tolist()) == x.tolist()
     assert all(torch.equal(b[1], b[0].long() * 2) for b in first)  # tensors stay aligned
     assert torch.cat([b[0] for b in first]).tolist() != torch.cat([b[0] for b in second]).tolist()
-    assert torch.cat([b[0] for b in data.Batches(x, batch_size=3, shuffle=False)]).tolist() == x.tolist()
+    assert torch.cat([b[0] for b in Batches(x, batch_size=3, shuffle=False)]).tolist() == x.tolist()

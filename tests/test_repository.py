@@ -1,17 +1,17 @@
 """What the repository promises its readers: committed notebooks are fresh outputs of their
-committed code, helper modules match their notebooks, and the README's links and results
-table are true."""
+committed code and of the modules they imported, helper modules match their notebooks, the
+README's links, key claims and RESULTS.md are true, and the docs stand alone."""
 import json
 import re
 
 import nbformat
 import pytest
 
-from dlhistory import ROOT, export, papers
+from dlhistory import ROOT, export, manifest, results
 from dlhistory.__main__ import update_readme
-from dlhistory.run import code_hash
+from dlhistory.run import stale_reasons
 
-BUILT = [t for t in papers.TOPICS if t.built]
+BUILT = [t for t in manifest.TOPICS if t.built]
 MACHINE_PATHS = re.compile(r"(/work/|/root/|/home/|/Users/|/tmp/|[A-Z]:\\\\Users)")
 
 
@@ -20,13 +20,13 @@ def test_at_least_one_topic_is_built():
 
 
 @pytest.mark.parametrize("topic", BUILT, ids=lambda t: t.slug)
-def test_committed_outputs_come_from_the_committed_code(topic):
+def test_committed_outputs_come_from_the_committed_code_and_modules(topic):
+    assert stale_reasons(topic) == [], \
+        f"{topic.slug}: outputs are stale; re-run them with `python -m dlhistory run --stale`"
     nb = nbformat.read(topic.notebook, as_version=4)
-    stamp = nb.metadata.get("dlhistory")
-    assert stamp, f"{topic.slug}: never executed by `python -m dlhistory run`"
+    stamp = nb.metadata["dlhistory"]
     assert stamp["scale"] in ("small", "full"), f"{topic.slug}: committed at {stamp['scale']} scale"
-    assert stamp["code_sha256"] == code_hash(nb), \
-        f"{topic.slug}: code changed since it was run: `python -m dlhistory run {topic.slug}`"
+    assert "dlhistory/results.py" in stamp["modules"], "the stamp names the modules the notebook imported"
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), "not run top to bottom once"
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]
@@ -34,16 +34,31 @@ def test_committed_outputs_come_from_the_committed_code(topic):
 
 
 @pytest.mark.parametrize("topic", BUILT, ids=lambda t: t.slug)
+def test_results_have_settings_verdicts_a_key_claim_and_compute(topic):
+    for scale, run in results.load(topic.path).items():
+        assert sum(row["key"] for row in run["rows"]) == 1, f"{topic.slug} {scale}: one key claim"
+        for row in run["rows"]:
+            assert row["verdict"] == results.verdict(row["ours"], row["bar"]), row["metric"]
+            assert row["setting"] and (row["paper_setting"] or row["paper"] == "n/a"), row["metric"]
+        assert run["flops"] > 0 and run["wall_s"] > 0 and run["device"]
+
+
+@pytest.mark.parametrize("topic", BUILT, ids=lambda t: t.slug)
 def test_notebooks_are_small_and_free_of_machine_paths(topic):
     text = topic.notebook.read_text()
     assert len(text.encode()) < 1_500_000, "keep figures small (dlhistory.plots' dpi)"
-    outputs = json.dumps([c.get("outputs", []) for c in json.loads(text)["cells"]])
+    cells = json.loads(text)["cells"]
+    outputs = json.dumps([c.get("outputs", []) for c in cells])
     assert not MACHINE_PATHS.search(outputs), MACHINE_PATHS.search(outputs)
     assert "application/vnd.jupyter.widget" not in outputs, "progress widgets saved in outputs"
+    for cell in cells:
+        for output in cell.get("outputs", []):
+            png = output.get("data", {}).get("image/png", "")
+            assert len(png) * 3 / 4 < 100_000, f"{topic.slug}: a figure over 100 KB"
 
 
 def test_helper_modules_badges_and_setup_cells_are_in_sync():
-    assert export.export(papers.TOPICS, check=True) == [], "run `python -m dlhistory export`"
+    assert export.export(manifest.TOPICS, check=True) == [], "run `python -m dlhistory export`"
 
 
 def test_readme_links_resolve_and_name_every_built_topic():
@@ -57,7 +72,25 @@ def test_readme_links_resolve_and_name_every_built_topic():
         assert f"{topic.folder}/{topic.slug}.ipynb" in local, f"README does not link {topic.slug}"
 
 
-def test_readme_topic_index_and_results_table_are_current():
+def test_readme_key_claims_and_results_md_are_current():
     readme = (ROOT / "README.md").read_text()
     assert "<!-- results:start -->" in readme and "<!-- topics:start -->" in readme
-    assert update_readme(readme) == readme, "run `python -m dlhistory results --readme`"
+    assert update_readme(readme) == readme, "run `python -m dlhistory results --write`"
+    assert (ROOT / "RESULTS.md").read_text() == results.results_md(BUILT), "run `python -m dlhistory results --write`"
+
+
+def test_readme_claims_no_more_than_the_verdicts_show():
+    """The README may say that every key claim is reproduced only if every verdict says so."""
+    readme = (ROOT / "README.md").read_text().lower()
+    verdicts = [results.key_claim(results.load(t.path))[1]["verdict"] for t in BUILT]
+    if results.NOT_MET in verdicts:
+        for boast in ("reproduces the paper's key claim", "every notebook reproduces", "each reproduces"):
+            assert boast not in readme, f"the README says '{boast}', but a key claim is not met"
+
+
+def test_docs_refer_only_to_files_a_clone_has():
+    """The design documents of the team are not in the repository: nothing may point to them."""
+    texts = [p.read_text() for p in [*ROOT.glob("*.md"), *(ROOT / "dlhistory").rglob("*.py"), *(ROOT / "tests").glob("*.py")]]
+    texts += [t.notebook.read_text() for t in BUILT]
+    for name in ("DESIGN" + ".md", "CURRICULUM" + ".md", "ESSAY" + ".md", "../" + "shared"):
+        assert not [t for t in texts if name in t], f"something refers to {name}, which a clone does not have"

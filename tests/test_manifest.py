@@ -6,28 +6,28 @@ import sys
 
 import pytest
 
-from dlhistory import ROOT, papers
+from dlhistory import ROOT, download, manifest
 
 PDF = b"%PDF-1.4\n" + b"0" * 2000
 
 
 def test_manifest_has_31_topics_and_45_papers_with_unique_names():
-    assert len(papers.TOPICS) == 31 and len(papers.PAPERS) == 45
-    slugs = [t.slug for t in papers.TOPICS]
-    assert len(set(slugs)) == 31 and len({t.folder for t in papers.TOPICS}) == 31
-    assert len({p.filename for p in papers.PAPERS}) == 45
-    assert {p.slug for p in papers.PAPERS} == set(slugs)  # every paper has a topic and vice versa
-    for t in papers.TOPICS:
+    assert len(manifest.TOPICS) == 31 and len(manifest.PAPERS) == 45
+    slugs = [t.slug for t in manifest.TOPICS]
+    assert len(set(slugs)) == 31 and len({t.folder for t in manifest.TOPICS}) == 31
+    assert len({p.filename for p in manifest.PAPERS}) == 45
+    assert {p.slug for p in manifest.PAPERS} == set(slugs)  # every paper has a topic and vice versa
+    for t in manifest.TOPICS:
         assert re.fullmatch(r"0[1-5]-[a-z-]+/0[1-8]-[a-z0-9-]+", t.folder), t.folder
-    for p in papers.PAPERS:
+    for p in manifest.PAPERS:
         assert p.url.startswith("http") and 1980 < p.year < 2030 and p.filename.endswith(".pdf")
         assert p.abstract.startswith("https://arxiv.org/abs/") == ("arxiv.org" in p.url)
 
 
 def test_manifest_matches_the_folders_on_disk():
     on_disk = {f"{part.name}/{folder.name}" for part in ROOT.glob("0[1-5]-*") for folder in part.glob("0*-*")}
-    assert on_disk <= {t.folder for t in papers.TOPICS}, "a topic folder is missing from the manifest"
-    for t in papers.TOPICS:
+    assert on_disk <= {t.folder for t in manifest.TOPICS}, "a topic folder is missing from the manifest"
+    for t in manifest.TOPICS:
         if t.built:
             assert t.module.exists() and (t.path / "results.json").exists(), t.folder
         else:
@@ -35,21 +35,21 @@ def test_manifest_matches_the_folders_on_disk():
 
 
 def test_topic_lookup_by_slug_folder_and_path():
-    dnn = papers.topic("dnn")
-    assert papers.topic("01-dnn") == papers.topic("01-deep-neural-networks/01-dnn/") == dnn
-    assert papers.topic(dnn.notebook) == dnn
-    with pytest.raises(papers.UnknownTopic, match="Did you mean alexnet"):
-        papers.topic("alexnt")
+    dnn = manifest.topic("dnn")
+    assert manifest.topic("01-dnn") == manifest.topic("01-deep-neural-networks/01-dnn/") == dnn
+    assert manifest.topic(dnn.notebook) == dnn
+    with pytest.raises(manifest.UnknownTopic, match="Did you mean alexnet"):
+        manifest.topic("alexnt")
 
 
 @pytest.fixture
 def one_topic(tmp_path, monkeypatch, server):
     """A manifest of one topic with two papers, served from 127.0.0.1, in a temporary root."""
-    monkeypatch.setattr(papers, "ROOT", tmp_path)
-    topic = papers.Topic("01-part/01-toy", "toy", "Toy")
-    good = papers.Paper("toy", "A Good Paper", "A. Author", 2000, "Venue", server.url("/good.pdf"))
-    bad = papers.Paper("toy", "Not A Paper", "B. Author", 2001, "Venue", server.url("/login"))
-    monkeypatch.setattr(papers, "PAPERS", [good, bad])
+    monkeypatch.setattr(manifest, "ROOT", tmp_path)
+    topic = manifest.Topic("01-part/01-toy", "toy", "Toy")
+    good = manifest.Paper("toy", "A Good Paper", "A. Author", 2000, "Venue", server.url("/good.pdf"))
+    bad = manifest.Paper("toy", "Not A Paper", "B. Author", 2001, "Venue", server.url("/login"))
+    monkeypatch.setattr(manifest, "PAPERS", [good, bad])
     server.route("/good.pdf", (200, PDF))
     server.route("/login", (200, b"<html>please log in</html>"))
     topic.path.mkdir(parents=True)
@@ -60,20 +60,20 @@ def test_fetch_downloads_checks_pdfs_and_skips_present_ones(one_topic, server):
     topic, good, bad = one_topic
     lines = []
     out = type("Out", (), {"write": lambda self, s: lines.append(s)})()
-    assert papers.fetch_all([topic], out=out) == 1
+    assert download.fetch_papers([topic], out=out) == 1
     assert (topic.path / good.filename).read_bytes() == PDF
     assert not (topic.path / bad.filename).exists()
     assert any("FAILED" in line and "did not send a PDF" in line for line in lines)
     assert sorted(p.name for p in topic.path.iterdir()) == [good.filename]  # no partial files
-    papers.fetch_all([topic], out=out)
+    download.fetch_papers([topic], out=out)
     assert server.hits["/good.pdf"] == 1 and any(line.startswith("present") for line in lines)
 
 
 def test_fetch_without_network_stops_with_one_message(one_topic, monkeypatch, capsys):
     topic, good, _ = one_topic
-    offline = papers.Paper("toy", "Far Away", "C. Author", 2002, "Venue", "http://127.0.0.1:9/far.pdf")
-    monkeypatch.setattr(papers, "PAPERS", [offline, good])
-    assert papers.fetch_all([topic]) == 1
+    offline = manifest.Paper("toy", "Far Away", "C. Author", 2002, "Venue", "http://127.0.0.1:9/far.pdf")
+    monkeypatch.setattr(manifest, "PAPERS", [offline, good])
+    assert download.fetch_papers([topic]) == 1
     out = capsys.readouterr().out
     assert out.count("no network") == 1 and "fetched" not in out
     assert list(topic.path.iterdir()) == []

@@ -1,12 +1,15 @@
-"""The curriculum manifest: its 31 topics and 45 papers, and the command that downloads
-every paper's PDF into its topic folder (PDFs are not committed: not ours to redistribute).
+"""The curriculum manifest: its 31 topics (folder, slug, title, the datasets each uses, what
+its full scale needs) and its 45 papers (title, authors, year, venue, link, file name).
+
+`python -m dlhistory papers` downloads the PDFs (dlhistory.download.fetch_papers); they are
+not committed: not ours to redistribute.
 """
+import os
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from dlhistory import ROOT, download
+from dlhistory import ROOT
 
 
 @dataclass(frozen=True)
@@ -14,6 +17,12 @@ class Topic:
     folder: str   # part/topic, e.g. 01-deep-neural-networks/01-dnn
     slug: str     # unique short name: the notebook, the helper module, the CLI
     title: str
+    # the dlhistory.data loaders it calls (`python -m dlhistory data` fetches them ahead of time)
+    datasets: tuple = ()
+    # what `full` scale downloads and needs, said before a full run that was never recorded
+    full: str = "not planned yet"
+    # True once the topic's tests and notebook have passed on Apple's MPS (dlhistory.device)
+    mps: bool = False
 
     @property
     def path(self):
@@ -68,10 +77,18 @@ class Paper:
 
 
 TOPICS = [
-    Topic('01-deep-neural-networks/01-dnn', 'dnn', 'Backpropagation'),
-    Topic('01-deep-neural-networks/02-cnn', 'cnn', 'Convolutional networks (LeNet)'),
-    Topic('01-deep-neural-networks/03-alex-net', 'alexnet', 'AlexNet'),
-    Topic('01-deep-neural-networks/04-u-net', 'unet', 'U-Net'),
+    Topic('01-deep-neural-networks/01-dnn', 'dnn', 'Backpropagation',
+          datasets=('mnist',),
+          full="downloads MNIST's 60,000 training images through torchvision (about 10 MB); a 784-800-10 MLP needs under 1 GB of GPU memory and about 5 minutes on one GPU (an estimate: not yet measured)"),
+    Topic('01-deep-neural-networks/02-cnn', 'cnn', 'Convolutional networks (LeNet)',
+          datasets=('mnist',),
+          full="downloads MNIST's 60,000 training images through torchvision (about 10 MB); LeNet-5 needs under 1 GB of GPU memory and about 10 minutes on one GPU (an estimate: not yet measured)"),
+    Topic('01-deep-neural-networks/03-alex-net', 'alexnet', 'AlexNet',
+          datasets=('mnist', 'cifar10'),
+          full="downloads CIFAR-10 through torchvision (163 MB); the nets need about 2 GB of GPU memory and about 30 minutes on one GPU (an estimate: not yet measured)"),
+    Topic('01-deep-neural-networks/04-u-net', 'unet', 'U-Net',
+          datasets=('oxford_pets',),
+          full="downloads Oxford-IIIT Pet through torchvision (about 800 MB); the U-Net at 128x128 needs about 6 GB of GPU memory and about 30 minutes on one GPU (an estimate: not yet measured)"),
     Topic('02-optimization-and-regularization/01-weight-decay', 'weight_decay', 'Weight decay'),
     Topic('02-optimization-and-regularization/02-relu', 'relu', 'Rectified linear units'),
     Topic('02-optimization-and-regularization/03-residuals', 'resnet', 'Residual networks'),
@@ -262,32 +279,7 @@ def topic(name):
     raise UnknownTopic(f"unknown topic {str(name)!r}.{hint} `python -m dlhistory list` shows them all.")
 
 
-def fetch_all(topics, out=None):
-    """Download the PDFs of `topics` into their folders; skip those present. Returns the
-    number of failures. Without a network it stops at the first unreachable host with
-    one message, rather than failing 45 times."""
-    out = out or sys.stdout
-    failures = 0
-    for t in topics:
-        for p in t.papers:
-            dest = t.path / p.filename
-            if dest.exists():
-                print(f"present  {t.folder}/{p.filename}", file=out)
-                continue
-            try:
-                download.fetch(p.url, dest, validate=_is_pdf)
-                print(f"fetched  {t.folder}/{p.filename}", file=out)
-            except download.NoNetwork as error:
-                print(f"no network: {error}.\nConnect and run `python -m dlhistory papers` again, or download "
-                      f"the PDFs by hand from the links in each notebook into its topic folder.", file=out)
-                return failures + 1
-            except download.DownloadError as error:
-                print(f"FAILED   {t.folder}/{p.filename}: {error}", file=out)
-                failures += 1
-    return failures
-
-
-def _is_pdf(path):
-    with open(path, "rb") as f:
-        if f.read(5) != b"%PDF-":
-            raise download.DownloadError(f"the server did not send a PDF (it may have sent a login or error page)")
+def here():
+    """The topic whose folder is the working directory (a notebook's kernel runs there), or None."""
+    cwd = Path(os.getcwd()).resolve()
+    return next((t for t in TOPICS if t.path.resolve() == cwd), None)
