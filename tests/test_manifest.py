@@ -99,3 +99,21 @@ def test_cli_lists_every_topic():
     listing = cli("list")
     assert listing.returncode == 0 and len(listing.stdout.splitlines()) == 31
     assert "built" in listing.stdout.splitlines()[0]
+
+
+def test_cli_data_offline_is_one_clear_error(tmp_path):
+    env = dict(os.environ, DLHISTORY_SCALE="small", DLHISTORY_DATA=str(tmp_path))
+    done = subprocess.run([sys.executable, "-m", "dlhistory", "data", "dnn"], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "mnist/mnist_5k.csv.gz" in done.stderr and "DLHISTORY_DATA" in done.stderr
+
+
+def test_cli_new_never_overwrites_a_built_topic():
+    done = cli("new", "dnn")
+    assert done.returncode == 2 and "exists already" in done.stderr
+
+
+def test_cli_list_full_says_what_each_full_scale_needs():
+    listing = cli("list", "--full")
+    assert listing.returncode == 0 and "GPU memory" in listing.stdout
