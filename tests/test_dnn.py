@@ -4,24 +4,37 @@ import torch
 from dlhistory.topics import dnn
 
 
-def test_backward_equals_autograd_for_both_output_kinds():
+SHAPES = [([6, 5, 4, 3], 16), ([3, 7, 2], 1), ([2, 2, 1], 4), ([10, 3, 10], 8)]  # (sizes, batch)
+
+
+def test_backward_equals_autograd_for_both_output_kinds_and_several_shapes():
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(16, 6, generator=g, dtype=torch.float64)
-    t = torch.eye(3, dtype=torch.float64)[torch.randint(0, 3, (16,), generator=g)]
-    for output in ("sigmoid", "softmax"):
-        net = dnn.MLP([6, 5, 4, 3], output=output, generator=g).double()
-        net(x)
-        net.backward(t)
-        for ours, reference in zip(net.parameters(), dnn.autograd_gradients(net, x, t)):
-            torch.testing.assert_close(ours.grad, reference)
+    for sizes, batch in SHAPES:
+        x = torch.randn(batch, sizes[0], generator=g, dtype=torch.float64)
+        t = torch.eye(sizes[-1], dtype=torch.float64)[torch.randint(0, sizes[-1], (batch,), generator=g)]
+        for output in ("sigmoid", "softmax"):
+            net = dnn.MLP(sizes, output=output, generator=g).double()
+            net(x)
+            net.backward(t)
+            for ours, reference in zip(net.parameters(), dnn.autograd_gradients(net, x, t)):
+                torch.testing.assert_close(ours.grad, reference)
 
 
-def test_forward_equals_torch_layers():
-    net = dnn.MLP([4, 3, 2], generator=torch.Generator().manual_seed(1))
-    x = torch.randn(5, 4)
-    h = torch.sigmoid(torch.nn.functional.linear(x, net.W[0], net.theta[0]))
-    expected = torch.sigmoid(torch.nn.functional.linear(h, net.W[1], net.theta[1]))
-    torch.testing.assert_close(net(x), expected)
+def test_forward_and_loss_equal_torch_layers_on_several_shapes():
+    g = torch.Generator().manual_seed(1)
+    for sizes, batch in SHAPES:
+        x = torch.randn(batch, sizes[0], generator=g)
+        t = torch.eye(sizes[-1])[torch.randint(0, sizes[-1], (batch,), generator=g)]
+        for output in ("sigmoid", "softmax"):
+            net = dnn.MLP(sizes, output=output, generator=g)
+            h = x
+            for l, (W, theta) in enumerate(zip(net.W, net.theta)):
+                z = torch.nn.functional.linear(h, W, theta)
+                h = torch.softmax(z, 1) if output == "softmax" and l == len(net.W) - 1 else torch.sigmoid(z)
+            torch.testing.assert_close(net(x), h)
+            expected = (torch.nn.functional.cross_entropy(z, t.argmax(1)) if output == "softmax"
+                        else 0.5 * torch.nn.functional.mse_loss(h, t, reduction="sum") / batch)
+            torch.testing.assert_close(net.loss(t), expected)
 
 
 def test_delta_rule_equals_sgd_with_momentum():
@@ -38,12 +51,12 @@ def test_delta_rule_equals_sgd_with_momentum():
     torch.testing.assert_close(ours_w, torch_w.detach())
 
 
-def test_training_step_lowers_the_loss_on_xor():
+def test_training_steps_solve_xor_where_no_hidden_layer_cannot():
     x = torch.tensor([[0., 0.], [0., 1.], [1., 0.], [1., 1.]])
     t = torch.tensor([[0.], [1.], [1.], [0.]])
-    net = dnn.MLP([2, 4, 1], generator=torch.Generator().manual_seed(3))
-    step = dnn.delta_rule_step(net, dnn.DeltaRule(net.parameters(), lr=2.0, momentum=0.9))
-    first = step((x, t))["loss"]
-    for _ in range(500):
-        final = step((x, t))["loss"]
-    assert final < first / 10
+    for sizes, solvable in (([2, 2, 1], True), ([2, 1], False)):
+        net = dnn.MLP(sizes, generator=torch.Generator().manual_seed(3))
+        step = dnn.delta_rule_step(net, dnn.DeltaRule(net.parameters(), lr=4.0, momentum=0.9))
+        for _ in range(500):
+            step((x, t))
+        assert bool(((net(x) - t).abs() < 0.4).all()) == solvable, sizes
