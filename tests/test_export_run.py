@@ -116,7 +116,8 @@ def test_stamp_names_the_local_modules_imported_and_goes_stale_when_one_changes(
 
 
 def test_real_stamps_include_dlhistory_modules():
-    files = [str(ROOT / "dlhistory" / "train.py"), str(ROOT / "site-packages" / "x.py"), None, "/usr/lib/os.py"]
+    files = [str(ROOT / "dlhistory" / "train.py"), str(ROOT / "site-packages" / "x.py"), None, "/usr/lib/os.py",
+             str(ROOT / "dlhistory" / "manifest.py")]
     assert list(run.local_modules(files)) == ["dlhistory/train.py"]
 
 
