@@ -1,4 +1,4 @@
-"""02-cnn: im2col, convolution and subsampling against torch's; LeNet-5 and the 1989 network as the papers count them."""
+"""02-cnn: im2col, convolution, subsampling and the eq. 7 output units against torch's; LeNet-5 and the 1989 network as the papers count them."""
 import pytest
 import torch
 import torch.nn.functional as F
@@ -40,6 +40,21 @@ def test_subsampling_equals_scaled_avg_pool():
     x = torch.randn(3, 4, 10, 10, generator=torch.Generator().manual_seed(3))
     expected = 1.7159 * torch.tanh(2 / 3 * (layer.c.view(1, 4, 1, 1) * F.avg_pool2d(x, 2) + layer.beta.view(1, 4, 1, 1)))
     torch.testing.assert_close(layer(x), expected)
+
+
+@pytest.mark.parametrize("batch, n, classes", [(5, 84, 10), (1, 3, 2), (7, 16, 4)])
+def test_rbf_equals_squared_distance_and_its_linear_form(batch, n, classes):
+    g = torch.Generator().manual_seed(batch + n + classes)
+    x = torch.randn(batch, n, generator=g, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(classes, n, generator=g, dtype=torch.float64)
+    y = cnn.rbf(x, w)
+    torch.testing.assert_close(y, torch.cdist(x, w).square())
+    # under a softmax over -y, eq. 7 is a linear layer with weights 2w and biases -|w|^2
+    linear_form = x @ (2 * w).T - w.square().sum(1)
+    torch.testing.assert_close(torch.softmax(-y, 1), torch.softmax(linear_form, 1))
+    ours = torch.autograd.grad(y.sum(), x)[0]
+    theirs = torch.autograd.grad(torch.cdist(x, w).square().sum(), x)[0]
+    torch.testing.assert_close(ours, theirs)
 
 
 def test_squash_maps_plus_minus_one_to_itself():

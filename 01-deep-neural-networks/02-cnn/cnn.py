@@ -28,7 +28,7 @@ def im2col(x, k, stride=1, padding=0):
 
 
 def conv2d(x, W, b=None, stride=1, padding=0):
-    """Eq. 1 through eq. 2: x [B, C, H, W], kernels W [n, C, k, k], b [n] (shared over the map)
+    """(A) computed as the matrix product (B): x [B, C, H, W], kernels W [n, C, k, k], b [n] (shared over the map)
     or [n, H_out, W_out] (one per unit). Returns [B, n, H_out, W_out]."""
     B, _, H, W_in = x.shape
     n, C, k, _ = W.shape
@@ -44,7 +44,7 @@ A, S = 1.7159, 2 / 3
 
 
 def squash(a):
-    """Eq. 3: f(a) = A tanh(S a), so that f(1) = 1 and f(-1) = -1."""
+    """Eq. 6: f(a) = A tanh(S a), so that f(1) = 1 and f(-1) = -1."""
     return A * torch.tanh(S * a)
 
 
@@ -56,7 +56,7 @@ def fan_in_uniform(shape, fan_in):
 
 
 class Conv(nn.Module):
-    """A convolutional layer (eq. 1): n_out maps from n_in maps with k x k kernels.
+    """A convolutional layer (A): n_out maps from n_in maps with k x k kernels.
 
     table: for each output map, the input maps it is connected to (None: all of them).
     out_size: (H_out, W_out) for one bias per unit, as in 1989; None for one bias per map."""
@@ -79,7 +79,7 @@ class Conv(nn.Module):
 
 
 class Subsampling(nn.Module):
-    """Eq. 4: average each 2x2 block, times a trainable coefficient, plus a trainable bias, squashed."""
+    """(C): average each 2x2 block, times a trainable coefficient, plus a trainable bias, squashed."""
 
     def __init__(self, n_maps):
         super().__init__()
@@ -90,6 +90,11 @@ class Subsampling(nn.Module):
         B, n, H, W = x.shape
         average = x.reshape(B, n, H // 2, 2, W // 2, 2).mean(dim=(3, 5))   # [B, n, H/2, W/2]
         return squash(self.c.view(1, n, 1, 1) * average + self.beta.view(1, n, 1, 1))
+
+
+def rbf(x, w):
+    """Eq. 7: y_i = sum_j (x_j - w_ij)^2 for inputs x [B, n] and class centres w [classes, n] -> [B, classes]."""
+    return (x.unsqueeze(1) - w.unsqueeze(0)).square().sum(-1)
 
 
 C3_TABLE = [(0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (4, 5, 0), (5, 0, 1),
