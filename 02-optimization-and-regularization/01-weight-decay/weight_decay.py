@@ -93,33 +93,3 @@ class SGD(torch.optim.Optimizer):
                     d = d.clone() if buffer is None else buffer.mul_(mu).add_(d)
                     self.state[w]["momentum"] = d
                 w.sub_(lr * d)                           # momentum 0: w <- (1 - lr lambda) w - lr g
-
-
-class Adam(torch.optim.Optimizer):
-    """Adam (Kingma and Ba 2014) with weight decay as an L2 gradient (decoupled=False) or as a
-    decoupled shrink of the weights, AdamW (decoupled=True; Loshchilov and Hutter 2017). (Adam)"""
-
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled=False):
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, decoupled=decoupled))
-
-    @torch.no_grad()
-    def step(self):
-        for group in self.param_groups:
-            lr, (beta1, beta2), eps, lam = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-            for w in group["params"]:
-                if w.grad is None:
-                    continue
-                state = self.state[w]
-                if not state:
-                    state.update(t=0, m=torch.zeros_like(w), v=torch.zeros_like(w))
-                state["t"] += 1
-                g = w.grad
-                if group["decoupled"]:
-                    w.mul_(1 - lr * lam)                 # AdamW: shrink the weight itself
-                else:
-                    g = g + lam * w                      # L2: the penalty's gradient joins g
-                state["m"].mul_(beta1).add_(g, alpha=1 - beta1)
-                state["v"].mul_(beta2).addcmul_(g, g, value=1 - beta2)
-                m_hat = state["m"] / (1 - beta1 ** state["t"])
-                v_hat = state["v"] / (1 - beta2 ** state["t"])
-                w.sub_(lr * m_hat / (v_hat.sqrt() + eps))
