@@ -98,3 +98,41 @@ def test_alexnet_and_four_layer_net_classify_32x32_images(channels):
     for net in (alexnet.AlexNet(mean, widths=(8, 16, 16), hidden=32, stride=2),
                 alexnet.four_layer_net(mean, "tanh", widths=(4, 4, 8))):
         assert alexnet.init_weights(net, gain=2)(x).shape == (3, 10)
+
+
+def test_init_normal_draws_the_papers_weights_and_zero_biases():
+    torch.manual_seed(0)
+    net = alexnet.init_normal(alexnet.four_layer_net(torch.zeros(1, 32, 32), "relu"), std=0.01)
+    layers = [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    weights = torch.cat([m.weight.flatten() for m in layers])
+    assert abs(weights.std().item() - 0.01) < 3e-4 and abs(weights.mean().item()) < 3e-4
+    assert all(torch.equal(m.bias, torch.zeros_like(m.bias)) for m in layers)
+
+
+@pytest.mark.parametrize("c", [255.0, 0.1])
+def test_relu_net_with_zero_biases_scales_with_its_input_and_tanh_net_does_not(c):
+    torch.manual_seed(0)
+    mean, x = torch.rand(1, 32, 32), torch.rand(3, 1, 32, 32)
+    outputs = {}
+    for name in ("relu", "tanh"):
+        net = alexnet.init_normal(alexnet.four_layer_net(mean, name, widths=(4, 4, 8)), std=0.1)
+        scaled = alexnet.init_normal(alexnet.four_layer_net(c * mean, name, widths=(4, 4, 8)), std=0.1)
+        scaled.load_state_dict({k: (c * mean if k.endswith("mean") else v) for k, v in net.state_dict().items()})
+        outputs[name] = (scaled(c * x), c * net(x))
+    torch.testing.assert_close(*outputs["relu"], rtol=1e-4, atol=1e-6 * c)
+    assert not torch.allclose(*outputs["tanh"], rtol=1e-2)
+
+
+def test_augment_layer_passes_images_through_in_eval_mode():
+    augment = alexnet.Augment(padding=2)
+    x = torch.rand(4, 1, 8, 8)
+    assert torch.equal(augment.eval()(x), x)
+    torch.manual_seed(0)
+    trained = augment.train()(x)
+    torch.manual_seed(0)
+    torch.testing.assert_close(trained, alexnet.random_crop(x, 8, padding=2))
+
+
+def test_alexnet_passes_lrn_alpha_to_both_lrn_layers():
+    net = alexnet.AlexNet(torch.rand(1, 32, 32), widths=(8, 16, 16), hidden=32, stride=2, lrn_alpha=0.5)
+    assert [m.alpha for m in net.modules() if isinstance(m, alexnet.LocalResponseNorm)] == [0.5, 0.5]

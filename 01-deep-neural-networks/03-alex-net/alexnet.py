@@ -106,15 +106,15 @@ class AlexNet(nn.Module):
     both towers), conv4 and conv5 (two towers) - pool, fc6 - dropout, fc7 - dropout, fc8.
 
     mean: the training set's mean image [C, H, W]; widths: kernels in (conv1, conv2 and conv5,
-    conv3 and conv4); hidden: units in fc6 and fc7.
+    conv3 and conv4); hidden: units in fc6 and fc7; lrn_alpha: eq. 2's alpha (the paper's 1e-4).
     """
 
     def __init__(self, mean, classes=10, widths=(96, 256, 384), hidden=4096, stride=1,
-                 activation="relu", lrn=True, dropout=0.5, towers=2):
+                 activation="relu", lrn=True, lrn_alpha=1e-4, dropout=0.5, towers=2):
         super().__init__()
         c1, c2, c3 = widths
         act = lambda: Activation(activation)
-        norm = lambda: LocalResponseNorm() if lrn else nn.Identity()
+        norm = lambda: LocalResponseNorm(alpha=lrn_alpha) if lrn else nn.Identity()
         self.features = nn.Sequential(
             SubtractMean(mean),
             nn.Conv2d(mean.shape[0], c1, 5, stride, padding=2), act(), norm(), nn.MaxPool2d(3, 2),
@@ -135,8 +135,9 @@ class AlexNet(nn.Module):
 
 
 def four_layer_net(mean, activation, classes=10, widths=(32, 32, 64), stride=1):
-    """Figure 1's 'four-layer convolutional network': three conv layers (5x5 kernels, each followed
-    by overlapping pooling) and a fully connected output; no normalization, no dropout."""
+    """Figure 1's 'four-layer convolutional network', which the paper does not specify: the
+    widths of cuda-convnet's CIFAR-10 example (layers-18pct.cfg), three 5x5 conv layers each
+    followed by overlapping pooling, and a fully connected output; no normalization, no dropout."""
     act = lambda: Activation(activation)
     c1, c2, c3 = widths
     features = nn.Sequential(
@@ -146,6 +147,15 @@ def four_layer_net(mean, activation, classes=10, widths=(32, 32, 64), stride=1):
         nn.Conv2d(c2, c3, 5, padding=2), act(), nn.MaxPool2d(3, 2),
         nn.Flatten())
     return nn.Sequential(features, nn.Linear(features(mean[None]).shape[1], classes))
+
+
+def init_normal(model, std=0.01):
+    """Sec. 5: weights from N(0, std^2), the paper's std = 0.01; biases 0."""
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            nn.init.normal_(module.weight, 0.0, std)
+            nn.init.zeros_(module.bias)
+    return model
 
 
 def init_weights(model, gain):
@@ -194,13 +204,17 @@ def fancy_pca(x, lam, p, sigma=0.1):
     return x + shift[:, :, None, None]
 
 
-class Augment:
-    """The training-time augmentation: crop (if padding), mirror (if flip), fancy PCA (if pca=(lam, p))."""
+class Augment(nn.Module):
+    """The training-time augmentation as a first layer: crop (if padding), mirror (if flip), fancy
+    PCA (if pca=(lam, p)); in eval mode it passes images through, like dropout."""
 
     def __init__(self, padding=0, flip=False, pca=None):
+        super().__init__()
         self.padding, self.flip, self.pca = padding, flip, pca
 
-    def __call__(self, x):
+    def forward(self, x):
+        if not self.training:
+            return x
         if self.padding:
             x = random_crop(x, x.shape[-1], self.padding)
         if self.flip:
