@@ -9,14 +9,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-def relu(x):
-    """Sec. 3.1: f(x) = max(0, x)."""
-    return x.clamp_min(0)
+from dlhistory.topics.relu import relu   # sec. 3.1: f(x) = max(0, x), the relu topic's
 
 
 class Activation(nn.Module):
-    """The network's nonlinearity by name: "relu" (ours, above) or "tanh"."""
+    """The network's nonlinearity by name: "relu" (the relu topic's) or "tanh"."""
 
     def __init__(self, name):
         super().__init__()
