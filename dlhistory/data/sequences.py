@@ -69,16 +69,15 @@ def reber_stream(n_strings, seed=0):
     of the symbols allowed to come next at every position: the prediction targets.
     """
     rng = random.Random(seed)
-    symbols, legal = [], []
+    symbols, keys, sets = [], [], {}   # the grammar allows only a handful of distinct next-symbol sets
     for _ in range(n_strings):
         s, l = embedded_reber(rng)
         symbols += s
-        legal += l
-    index = {c: i for i, c in enumerate(REBER_SYMBOLS)}
-    targets = torch.zeros(len(legal), len(REBER_SYMBOLS))
-    for t, allowed in enumerate(legal):
-        targets[t, [index[c] for c in allowed]] = 1.0
-    return torch.tensor([index[c] for c in symbols]), targets
+        keys += [sets.setdefault(frozenset(allowed), len(sets)) for allowed in l]
+    rows = torch.zeros(len(sets), len(REBER_SYMBOLS))
+    for allowed, row in sets.items():
+        rows[row, [REBER_SYMBOLS.index(c) for c in allowed]] = 1.0
+    return torch.tensor([REBER_SYMBOLS.index(c) for c in symbols]), rows[torch.tensor(keys)]
 
 
 _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
