@@ -35,10 +35,10 @@ def test_l2_penalty_gradient_is_lambda_w(shape):
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("momentum", [0.0, 0.9])
-def test_sgd_decay_in_update_matches_torch(shape, momentum):
-    ours = _run(lambda p: wd.SGD(p, lr=0.05, momentum=momentum, weight_decay=0.1), shape)
-    theirs = _run(lambda p: torch.optim.SGD(p, lr=0.05, momentum=momentum, weight_decay=0.1), shape)
+@pytest.mark.parametrize("momentum, nesterov", [(0.0, False), (0.9, False), (0.9, True)])
+def test_sgd_decay_in_update_matches_torch(shape, momentum, nesterov):
+    ours = _run(lambda p: wd.SGD(p, lr=0.05, momentum=momentum, weight_decay=0.1, nesterov=nesterov), shape)
+    theirs = _run(lambda p: torch.optim.SGD(p, lr=0.05, momentum=momentum, weight_decay=0.1, nesterov=nesterov), shape)
     assert_close(ours, theirs)
 
 

@@ -75,10 +75,11 @@ def l2_penalty(params, lam):
 
 class SGD(torch.optim.Optimizer):
     """Gradient descent with the paper's weight decay (decay, SGD): each step is
-    -lr * (dE_0/dw + weight_decay * w), through a heavy-ball momentum buffer if momentum > 0."""
+    -lr * (dE_0/dw + weight_decay * w), through a heavy-ball momentum buffer if momentum > 0;
+    nesterov=True looks ahead along the buffer, as torch's SGD does (the Adam topic compares it)."""
 
-    def __init__(self, params, lr, weight_decay=0.0, momentum=0.0):
-        super().__init__(params, dict(lr=lr, weight_decay=weight_decay, momentum=momentum))
+    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0, nesterov=False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov))
 
     @torch.no_grad()
     def step(self):
@@ -90,6 +91,7 @@ class SGD(torch.optim.Optimizer):
                 d = w.grad + lam * w                     # the gradient of E = E_0 + lambda/2 |w|^2
                 if mu > 0:
                     buffer = self.state[w].get("momentum")
-                    d = d.clone() if buffer is None else buffer.mul_(mu).add_(d)
-                    self.state[w]["momentum"] = d
+                    buffer = d.clone() if buffer is None else buffer.mul_(mu).add_(d)
+                    self.state[w]["momentum"] = buffer
+                    d = d + mu * buffer if group["nesterov"] else buffer
                 w.sub_(lr * d)                           # momentum 0: w <- (1 - lr lambda) w - lr g

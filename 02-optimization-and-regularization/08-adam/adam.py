@@ -70,25 +70,7 @@ class AdaMax(torch.optim.Optimizer):
                 theta.sub_(alpha / (1 - beta1 ** state["t"]) * m / u)  # only m needs bias correction
 
 
-class SGD(torch.optim.Optimizer):
-    """SGD with momentum mu (b = mu b + g; step -lr b); nesterov=True steps -lr (g + mu b)."""
-
-    def __init__(self, params, lr, momentum=0.0, nesterov=False):
-        super().__init__(params, dict(lr=lr, momentum=momentum, nesterov=nesterov))
-
-    @torch.no_grad()
-    def step(self):
-        for group in self.param_groups:
-            lr, mu = group["lr"], group["momentum"]
-            for theta in group["params"]:
-                if theta.grad is None:
-                    continue
-                g = theta.grad
-                if mu:
-                    state = self.state[theta]
-                    b = state["b"] = mu * state["b"] + g if "b" in state else g.clone()
-                    g = g + mu * b if group["nesterov"] else b
-                theta.sub_(lr * g)
+from dlhistory.topics.weight_decay import SGD  # heavy-ball momentum and Nesterov, the weight-decay topic's
 
 
 class AdaGrad(torch.optim.Optimizer):
