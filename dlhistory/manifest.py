@@ -17,6 +17,8 @@ class Topic:
     folder: str   # part/topic, e.g. 01-deep-neural-networks/01-dnn
     slug: str     # unique short name: the notebook, the helper module, the CLI
     title: str
+    # the one of the seven constraints (CONSTRAINTS) that the topic's paper moved most
+    constraint: str
     # the dlhistory.data loaders it calls (`python -m dlhistory data` fetches them ahead of time)
     datasets: tuple = ()
     # what `full` scale downloads and needs, said before a full run that was never recorded
@@ -45,6 +47,10 @@ class Topic:
     def papers(self):
         return [p for p in PAPERS if p.slug == self.slug]
 
+
+# What has bounded how well a network can model its data, in the README essay's order.
+CONSTRAINTS = ("data", "parameters", "optimization and regularization", "architecture", "compute",
+               "compute efficiency", "energy")
 
 _STOPWORDS = {"a", "an", "the", "of", "for", "to", "and", "in", "on", "with", "by", "from"}
 
@@ -77,75 +83,75 @@ class Paper:
 
 
 TOPICS = [
-    Topic('01-deep-neural-networks/01-dnn', 'dnn', 'Backpropagation',
+    Topic('01-deep-neural-networks/01-dnn', 'dnn', 'Backpropagation', constraint='parameters',
           datasets=('mnist',),
           full="downloads MNIST's 60,000 training images through torchvision (about 10 MB); a 784-800-10 MLP needs under 1 GB of GPU memory and about 5 minutes on one GPU (an estimate: not yet measured)"),
-    Topic('01-deep-neural-networks/02-cnn', 'cnn', 'Convolutional networks (LeNet)',
+    Topic('01-deep-neural-networks/02-cnn', 'cnn', 'Convolutional networks (LeNet)', constraint='architecture',
           datasets=('mnist',),
           full="downloads MNIST's 60,000 training images through torchvision (about 10 MB); LeNet-5 needs under 1 GB of GPU memory and about 10 minutes on one GPU (an estimate: not yet measured)"),
-    Topic('01-deep-neural-networks/03-alex-net', 'alexnet', 'AlexNet',
+    Topic('01-deep-neural-networks/03-alex-net', 'alexnet', 'AlexNet', constraint='compute',
           datasets=('mnist', 'cifar10'),
           full="downloads CIFAR-10 through torchvision (163 MB); the nets need about 2 GB of GPU memory and about 30 minutes on one GPU (an estimate: not yet measured)"),
-    Topic('01-deep-neural-networks/04-u-net', 'unet', 'U-Net',
+    Topic('01-deep-neural-networks/04-u-net', 'unet', 'U-Net', constraint='architecture',
           datasets=('oxford_pets',),
           full="downloads Oxford-IIIT Pet through torchvision (about 800 MB); the U-Net at 128x128 needs about 6 GB of GPU memory and about 30 minutes on one GPU (an estimate: not yet measured)"),
-    Topic('02-optimization-and-regularization/01-weight-decay', 'weight_decay', 'Weight decay',
+    Topic('02-optimization-and-regularization/01-weight-decay', 'weight_decay', 'Weight decay', constraint='optimization and regularization',
           datasets=('mnist',),
           full="downloads MNIST's 60,000 training images through torchvision (about 10 MB); the linear experiments need about 2 GB of CPU memory, the 14 MLP runs under 1 GB of GPU memory and about 10-15 minutes on one GPU (an estimate: not yet measured)"),
-    Topic('02-optimization-and-regularization/02-relu', 'relu', 'Rectified linear units',
+    Topic('02-optimization-and-regularization/02-relu', 'relu', 'Rectified linear units', constraint='optimization and regularization',
           datasets=('mnist',),
           full="downloads MNIST's 60,000 training images through torchvision (about 10 MB); 13 runs of a 784-1000x3-10 net for 50 epochs and three 10x128 nets need under 1 GB of GPU memory and about 5-10 minutes on one GPU (an estimate: not yet measured)"),
-    Topic('02-optimization-and-regularization/03-residuals', 'resnet', 'Residual networks',
+    Topic('02-optimization-and-regularization/03-residuals', 'resnet', 'Residual networks', constraint='optimization and regularization',
           datasets=('mnist', 'cifar10'),
           full="downloads CIFAR-10 through torchvision (about 170 MB); 5 nets (plain and residual, 20 and 56 layers, and ResNet-56 with option B) at width 16 for 64k iterations of batch 128 with crops and flips need under 2 GB of GPU memory and about 1-1.5 hours on one GPU (an estimate: not yet measured)"),
-    Topic('02-optimization-and-regularization/04-dropout', 'dropout', 'Dropout',
+    Topic('02-optimization-and-regularization/04-dropout', 'dropout', 'Dropout', constraint='optimization and regularization',
           datasets=('mnist',),
           full="downloads MNIST's 60,000 training images through torchvision (about 10 MB); 6 runs of a 784-1024x3-10 net for 50 epochs and 6 of 10 epochs need under 2 GB of GPU memory and about 10-15 minutes on one GPU (an estimate: not yet measured)"),
-    Topic('02-optimization-and-regularization/05-batch-norm', 'batchnorm', 'Batch normalization',
+    Topic('02-optimization-and-regularization/05-batch-norm', 'batchnorm', 'Batch normalization', constraint='optimization and regularization',
           datasets=('mnist',),
           full="downloads MNIST's 60,000 training images through torchvision (about 10 MB); 14 runs of a 3x100 sigmoid MLP with batch 60 need under 1 GB of memory and about 40-60 minutes on CPU or GPU, bound by per-step overhead (an estimate: not yet measured)"),
-    Topic('02-optimization-and-regularization/06-layer-norm', 'layernorm', 'Layer normalization',
+    Topic('02-optimization-and-regularization/06-layer-norm', 'layernorm', 'Layer normalization', constraint='optimization and regularization',
           datasets=('tiny_shakespeare', 'mnist'),
           full="uses tiny Shakespeare (1.1 MB) and downloads MNIST's 60,000 training images through torchvision (about 10 MB); 12 language-model runs (512 units, 5,000 steps of 64 x 100 characters; the LN-LSTM is a Python loop over time) and 14 MNIST runs at batch sizes 1-128 need under 2 GB of GPU memory and about 45-90 minutes on one GPU (an estimate: not yet measured)"),
-    Topic('02-optimization-and-regularization/07-gelu', 'gelu', 'GELU',
+    Topic('02-optimization-and-regularization/07-gelu', 'gelu', 'GELU', constraint='optimization and regularization',
           datasets=('mnist',),
           full="downloads MNIST's 60,000 training images through torchvision (about 10 MB); 30 runs of an 8x128 MLP for 50 epochs need under 1 GB of GPU memory and about 20-40 minutes on one GPU (an estimate: not yet measured)"),
-    Topic('02-optimization-and-regularization/08-adam', 'adam', 'Adam',
+    Topic('02-optimization-and-regularization/08-adam', 'adam', 'Adam', constraint='optimization and regularization',
           datasets=('mnist',),
           full="downloads MNIST's 60,000 training images through torchvision (about 10 MB); 20 logistic-regression runs, 12 runs of a 784-1000-1000-10 dropout MLP and 60 small ablation runs need under 2 GB of GPU memory and about 30-60 minutes on one GPU (an estimate: not yet measured)"),
-    Topic('03-sequence-modeling/01-rnn', 'rnn', 'Recurrent networks (RTRL)',
+    Topic('03-sequence-modeling/01-rnn', 'rnn', 'Recurrent networks (RTRL)', constraint='architecture',
           datasets=('tiny_shakespeare',),
           full="uses tiny Shakespeare, the same 1.1 MB file as small; a 512-unit character RNN for 10,000 steps needs under 2 GB of GPU memory and about 10 minutes on one GPU, and the RTRL runs (8 seeds, 30,000 steps) 3-5 minutes on the CPU (an estimate: not yet measured)"),
-    Topic('03-sequence-modeling/02-lstm', 'lstm', 'LSTM',
+    Topic('03-sequence-modeling/02-lstm', 'lstm', 'LSTM', constraint='architecture',
           full="generates the adding problem (no download); an nn.LSTM and an nn.RNN of 64 units at T = 200 for 20,000 steps of batch 64 need under 1 GB of GPU memory and about 10-20 minutes on one GPU (an estimate: not yet measured)"),
-    Topic('03-sequence-modeling/03-learning-to-forget', 'forget_gate', 'Learning to forget',
+    Topic('03-sequence-modeling/03-learning-to-forget', 'forget_gate', 'Learning to forget', constraint='architecture',
           full="generates the continual embedded Reber grammar (no download); 20,000 windows per net and a test stream of a million symbols run a Python loop over time steps, CPU-bound even with a GPU: under 1 GB of memory and about 30-60 minutes (an estimate: not yet measured)"),
-    Topic('03-sequence-modeling/04-word2vec', 'word2vec', 'word2vec',
+    Topic('03-sequence-modeling/04-word2vec', 'word2vec', 'word2vec', constraint='data',
           datasets=('multi30k', 'analogies'),
           full="downloads text8 through Hugging Face datasets (afmck/text8, about 50 MB; this path has never been run); skip-gram and CBOW on it need under 2 GB of GPU memory and about 10-20 minutes on one GPU, or about an hour on a CPU (an estimate: not yet measured)"),
-    Topic('03-sequence-modeling/05-seq2seq', 'seq2seq', 'Sequence to sequence',
+    Topic('03-sequence-modeling/05-seq2seq', 'seq2seq', 'Sequence to sequence', constraint='architecture',
           datasets=('multi30k',),
           full="uses Multi30k, the same files as small (no other download); GRUs of 1,024 units trained for 4,000 steps need under 2 GB of GPU memory and about 10-15 minutes on one GPU (an estimate: not yet measured)"),
-    Topic('03-sequence-modeling/06-attention', 'attention', 'Attention (Bahdanau)',
+    Topic('03-sequence-modeling/06-attention', 'attention', 'Attention (Bahdanau)', constraint='architecture',
           datasets=('multi30k',),
           full="uses Multi30k, the same files as small (no other download); GRUs of 1,024 units trained for 4,000 steps need under 2 GB of GPU memory and about 10-15 minutes on one GPU (an estimate: not yet measured)"),
-    Topic('03-sequence-modeling/07-mixture-of-experts', 'moe', 'Mixture of experts',
+    Topic('03-sequence-modeling/07-mixture-of-experts', 'moe', 'Mixture of experts', constraint='parameters',
           datasets=('tiny_shakespeare',),
           full="uses tiny Shakespeare, the same 1.1 MB file as small; 4 models of 6 blocks, d 256, context 256, batch 64, 20,000 steps each need under 4 GB of GPU memory and about 1 hour on one GPU (an estimate: not yet measured)"),
-    Topic('04-transformers/01-transformer', 'transformer', 'The Transformer'),
-    Topic('04-transformers/02-bert', 'bert', 'BERT and RoBERTa'),
-    Topic('04-transformers/03-t5', 't5', 'T5'),
-    Topic('04-transformers/04-gpt', 'gpt', 'GPT-2 and GPT-3'),
-    Topic('04-transformers/05-lora', 'lora', 'LoRA'),
-    Topic('04-transformers/06-rlhf', 'rlhf', 'RLHF'),
-    Topic('04-transformers/07-vision-transformer', 'vit', 'Vision Transformer'),
-    Topic('05-image-generation/01-gan', 'gan', 'GAN',
+    Topic('04-transformers/01-transformer', 'transformer', 'The Transformer', constraint='architecture'),
+    Topic('04-transformers/02-bert', 'bert', 'BERT and RoBERTa', constraint='data'),
+    Topic('04-transformers/03-t5', 't5', 'T5', constraint='data'),
+    Topic('04-transformers/04-gpt', 'gpt', 'GPT-2 and GPT-3', constraint='parameters'),
+    Topic('04-transformers/05-lora', 'lora', 'LoRA', constraint='compute efficiency'),
+    Topic('04-transformers/06-rlhf', 'rlhf', 'RLHF', constraint='data'),
+    Topic('04-transformers/07-vision-transformer', 'vit', 'Vision Transformer', constraint='data'),
+    Topic('05-image-generation/01-gan', 'gan', 'GAN', constraint='architecture',
           datasets=('mnist',),
           full="downloads MNIST's 60,000 training images through torchvision (about 10 MB); 30,000 GAN iterations and a LeNet-5 judge trained for 4 epochs need under 1 GB of GPU memory and about 5 minutes on one GPU (an estimate: not yet measured)"),
-    Topic('05-image-generation/02-vae', 'vae', 'VAE and VQ-VAE'),
-    Topic('05-image-generation/03-diffusion', 'diffusion', 'Diffusion'),
-    Topic('05-image-generation/04-clip', 'clip', 'CLIP'),
-    Topic('05-image-generation/05-dall-e', 'dalle', 'DALL-E and DALL-E 2'),
+    Topic('05-image-generation/02-vae', 'vae', 'VAE and VQ-VAE', constraint='architecture'),
+    Topic('05-image-generation/03-diffusion', 'diffusion', 'Diffusion', constraint='architecture'),
+    Topic('05-image-generation/04-clip', 'clip', 'CLIP', constraint='data'),
+    Topic('05-image-generation/05-dall-e', 'dalle', 'DALL-E and DALL-E 2', constraint='architecture'),
 ]
 
 PAPERS = [

@@ -19,6 +19,7 @@ def test_manifest_has_31_topics_and_45_papers_with_unique_names():
     assert {p.slug for p in manifest.PAPERS} == set(slugs)  # every paper has a topic and vice versa
     for t in manifest.TOPICS:
         assert re.fullmatch(r"0[1-5]-[a-z-]+/0[1-8]-[a-z0-9-]+", t.folder), t.folder
+        assert t.constraint in manifest.CONSTRAINTS, t.slug
     for p in manifest.PAPERS:
         assert p.url.startswith("http") and 1980 < p.year < 2030 and p.filename.endswith(".pdf")
         assert p.abstract.startswith("https://arxiv.org/abs/") == ("arxiv.org" in p.url)
