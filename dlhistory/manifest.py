@@ -154,7 +154,9 @@ TOPICS = [
           datasets=('mnist',),
           full="downloads MNIST's 60,000 training images through torchvision (about 10 MB); 4 VAEs for 100 epochs, the importance-weighted NLL (k = 500) on 10,000 test images and 2 VQ-VAEs for 10,000 steps need under 1 GB of GPU memory and about 10 minutes on one GPU (an estimate: not yet measured)"),
     Topic('05-image-generation/03-diffusion', 'diffusion', 'Diffusion', constraint='architecture'),
-    Topic('05-image-generation/04-clip', 'clip', 'CLIP', constraint='data'),
+    Topic('05-image-generation/04-clip', 'clip', 'CLIP', constraint='data',
+          datasets=('mnist',),
+          full="generates its shapes (no download) and downloads MNIST's 60,000 training images through torchvision (about 10 MB); 3 x 5,000 CLIP steps of batch 512 on 100,000 generated shapes and 3,000 on MNIST need under 2 GB of GPU memory and about 10 minutes on one GPU (an estimate: not yet measured)"),
     Topic('05-image-generation/05-dall-e', 'dalle', 'DALL-E and DALL-E 2', constraint='architecture'),
 ]
 
