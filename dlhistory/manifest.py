@@ -168,7 +168,8 @@ TOPICS = [
     Topic('05-image-generation/04-clip', 'clip', 'CLIP', constraint='data',
           datasets=('mnist',),
           full="generates its shapes (no download) and downloads MNIST's 60,000 training images through torchvision (about 10 MB); 3 x 5,000 CLIP steps of batch 512 on 100,000 generated shapes and 3,000 on MNIST need under 2 GB of GPU memory and about 10 minutes on one GPU (an estimate: not yet measured)"),
-    Topic('05-image-generation/05-dall-e', 'dalle', 'DALL-E and DALL-E 2', constraint='architecture'),
+    Topic('05-image-generation/05-dall-e', 'dalle', 'DALL-E and DALL-E 2', constraint='architecture',
+          full="generates its shapes (no download); the dVAE, the text-then-image transformer, the judge, CLIP and the prior at larger sizes need under 2 GB of GPU memory and about 15-20 minutes on one GPU (an estimate: not yet measured)"),
 ]
 
 PAPERS = [
