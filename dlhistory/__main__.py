@@ -144,6 +144,12 @@ def cmd_results(args):
     print("README.md (topic index, key claims) and RESULTS.md (every row) updated")
 
 
+def cmd_figures(args):
+    from dlhistory import figures
+    for path in figures.build():
+        print("wrote", path.relative_to(ROOT))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m dlhistory", description="The deep-learning history curriculum.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -179,6 +185,8 @@ def main(argv=None):
     p.add_argument("--write", action="store_true",
                    help="write them, and the topic index, into README.md, and every row into RESULTS.md")
     p.set_defaults(func=cmd_results)
+    p = sub.add_parser("figures", help="draw the README's figures into images/ from the committed results")
+    p.set_defaults(func=cmd_figures)
     args = parser.parse_args(argv)
     try:
         args.func(args)

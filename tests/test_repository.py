@@ -94,3 +94,59 @@ def test_docs_refer_only_to_files_a_clone_has():
     texts += [t.notebook.read_text() for t in BUILT]
     for name in ("DESIGN" + ".md", "CURRICULUM" + ".md", "ESSAY" + ".md", "../" + "shared"):
         assert not [t for t in texts if name in t], f"something refers to {name}, which a clone does not have"
+
+
+ESSAY = re.compile(r"## A history in seven constraints\n(.*?)\n## Quick start", re.S)
+DECIMAL = re.compile(r"(?<![\w.])\d+\.\d+(?![\w.])")
+# numbers the essay quotes from the history rather than from our runs: AlexNet's ImageNet top-5
+# error against the year before's best, GPT-2's and InstructGPT's billions of parameters
+HISTORICAL = {"16.4", "25.8", "1.5", "1.3"}
+
+
+def essay():
+    found = ESSAY.search((ROOT / "README.md").read_text())
+    assert found, "the README's essay section is missing"
+    return found.group(1)
+
+
+def test_readme_essay_is_long_complete_and_links_every_topic():
+    text = essay()
+    prose = re.sub(r"\]\([^)]*\)", "]", text)
+    assert len(re.findall(r"[A-Za-z][\w'-]*", prose)) >= 4000, "the essay is under 4,000 words"
+    assert "{{" not in text and "TODO" not in text
+    for topic in manifest.TOPICS:
+        if topic.built:
+            assert f"]({topic.folder}/{topic.slug}.ipynb)" in text, f"the essay does not link {topic.slug}'s notebook"
+        else:
+            assert any(f"]({p.abstract})" in text for p in topic.papers), f"the essay does not mention {topic.slug}"
+
+
+def _numbers(text):
+    return [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", text)]
+
+
+def _measured(topic):
+    """Every number in a topic's results.json and in its notebook's outputs."""
+    texts = [(topic.path / "results.json").read_text()]
+    for cell in nbformat.read(topic.notebook, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            texts.append(output.get("text", ""))
+            texts += [output.get("data", {}).get(kind, "") for kind in ("text/plain", "text/markdown")]
+    return _numbers("\n".join(texts))
+
+
+def test_readme_essay_numbers_are_the_linked_notebooks_measurements():
+    """Each decimal number in a paragraph of the essay is one that a notebook linked from the same
+    paragraph measured or quotes in its results (at the precision printed), so the essay cannot
+    drift from the committed runs."""
+    by_link = {f"{t.folder}/{t.slug}.ipynb": t for t in BUILT}
+    for paragraph in essay().split("\n\n"):
+        quoted = [n for n in DECIMAL.findall(re.sub(r"\]\([^)]*\)", "]", paragraph)) if n not in HISTORICAL]
+        if not quoted:
+            continue
+        topics = [by_link[link] for link in re.findall(r"\]\(([^)]+\.ipynb)\)", paragraph) if link in by_link]
+        measured = [v for t in topics for v in _measured(t)]
+        for n in quoted:
+            tolerance = 0.5 * 10 ** -len(n.split(".")[1]) + 1e-12
+            assert any(abs(abs(v) - float(n)) <= tolerance for v in measured), \
+                f"the essay quotes {n}, which no notebook linked in its paragraph recorded: {paragraph[:80]}..."
