@@ -13,7 +13,7 @@ from dlhistory import ROOT, export, manifest, run, skeleton
 def toy(tmp_path, monkeypatch):
     """A manifest topic whose folder lies in a temporary repository root."""
     monkeypatch.setattr(manifest, "ROOT", tmp_path)
-    topic = manifest.Topic("09-part/01-toy", "toy", "Toy")
+    topic = manifest.Topic("09-part/01-toy", "toy", "Toy", "architecture")
     topic.path.mkdir(parents=True)
     return topic
 

@@ -47,7 +47,7 @@ def test_topic_lookup_by_slug_folder_and_path():
 def one_topic(tmp_path, monkeypatch, server):
     """A manifest of one topic with two papers, served from 127.0.0.1, in a temporary root."""
     monkeypatch.setattr(manifest, "ROOT", tmp_path)
-    topic = manifest.Topic("01-part/01-toy", "toy", "Toy")
+    topic = manifest.Topic("01-part/01-toy", "toy", "Toy", "architecture")
     good = manifest.Paper("toy", "A Good Paper", "A. Author", 2000, "Venue", server.url("/good.pdf"))
     bad = manifest.Paper("toy", "Not A Paper", "B. Author", 2001, "Venue", server.url("/login"))
     monkeypatch.setattr(manifest, "PAPERS", [good, bad])

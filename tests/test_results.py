@@ -58,7 +58,7 @@ def test_a_paper_without_a_number_needs_no_setting(tmp_path):
 def test_readme_line_and_summary_show_the_key_claim_with_its_verdict(tmp_path, monkeypatch):
     from dlhistory import manifest
     monkeypatch.setattr(manifest, "ROOT", tmp_path)
-    good, bad = manifest.Topic("01-p/01-a", "a", "A"), manifest.Topic("01-p/02-b", "b", "B")
+    good, bad = manifest.Topic("01-p/01-a", "a", "A", "architecture"), manifest.Topic("01-p/02-b", "b", "B", "architecture")
     monkeypatch.setenv("DLHISTORY_SCALE", "small")
     for topic, ours in [(good, 95.0), (bad, 50.0)]:
         topic.path.mkdir(parents=True)

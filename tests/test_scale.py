@@ -32,7 +32,7 @@ def test_bad_scale_is_one_clear_error_listing_the_valid_ones(monkeypatch):
 
 def test_an_unrecorded_full_configuration_is_announced_once(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(manifest, "ROOT", tmp_path)
-    topic = manifest.Topic("01-p/01-toy", "toy", "Toy", full="downloads 1 GB; 4 GB of GPU memory, 1 hour")
+    topic = manifest.Topic("01-p/01-toy", "toy", "Toy", "architecture", full="downloads 1 GB; 4 GB of GPU memory, 1 hour")
     topic.path.mkdir(parents=True)
     monkeypatch.setattr(manifest, "TOPICS", [topic])
     monkeypatch.chdir(topic.path)
@@ -68,7 +68,7 @@ def test_mps_only_for_topics_known_to_work_there(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
     monkeypatch.setattr(manifest, "ROOT", tmp_path)
-    checked, unchecked = manifest.Topic("01-p/01-a", "a", "A", mps=True), manifest.Topic("01-p/02-b", "b", "B")
+    checked, unchecked = manifest.Topic("01-p/01-a", "a", "A", "architecture", mps=True), manifest.Topic("01-p/02-b", "b", "B", "architecture")
     monkeypatch.setattr(manifest, "TOPICS", [checked, unchecked])
     for topic in (checked, unchecked):
         topic.path.mkdir(parents=True)
