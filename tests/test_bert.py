@@ -5,24 +5,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from dlhistory.topics import bert, transformer
+from torch_twins import encoder_layer_twin
 
 
 def torch_encoder(model):
     """nn.TransformerEncoder (post-LN, GELU, batch first) holding the weights of model's layer stack."""
-    first = model.layers[0]
-    layer = nn.TransformerEncoderLayer(first.ff.W_1.in_features, first.self_attn.h, first.ff.W_1.out_features,
-                                       dropout=0.0, activation="gelu", batch_first=True)
-    twin = nn.TransformerEncoder(layer, len(model.layers), enable_nested_tensor=False).double()
-    with torch.no_grad():
-        for ours, theirs in zip(model.layers, twin.layers):
-            a = ours.self_attn
-            theirs.self_attn.in_proj_weight.copy_(torch.cat([a.W_q.weight, a.W_k.weight, a.W_v.weight]))
-            theirs.self_attn.in_proj_bias.copy_(torch.cat([a.W_q.bias, a.W_k.bias, a.W_v.bias]))
-            pairs = [(a.W_o, theirs.self_attn.out_proj), (ours.ff.W_1, theirs.linear1), (ours.ff.W_2, theirs.linear2),
-                     (ours.norms[0], theirs.norm1), (ours.norms[1], theirs.norm2)]
-            for mine, torchs in pairs:
-                torchs.weight.copy_(mine.weight)
-                torchs.bias.copy_(mine.bias)
+    twin = nn.TransformerEncoder(encoder_layer_twin(model.layers[0]), len(model.layers), enable_nested_tensor=False)
+    twin.layers = nn.ModuleList([encoder_layer_twin(layer) for layer in model.layers])
     return twin
 
 

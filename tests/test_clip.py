@@ -1,13 +1,12 @@
 """CLIP: the helper module clip.py against torch's own components."""
-import copy
 import math
 
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from dlhistory.topics import clip, transformer
+from torch_twins import encoder_layer_twin
 
 
 @pytest.mark.parametrize("n, d", [(5, 8), (12, 16)])
@@ -52,30 +51,13 @@ def test_temperature_init_and_clipping():
     torch.testing.assert_close(model(x, ids), math.e * cos)
 
 
-def torch_layer(ours, d_model, h):
-    """nn.TransformerEncoderLayer (pre-LN, GELU, no dropout) holding the weights of our EncoderLayer."""
-    ref = nn.TransformerEncoderLayer(d_model, h, 4 * d_model, dropout=0.0, activation="gelu",
-                                     batch_first=True, norm_first=True)
-    a = ours.self_attn
-    with torch.no_grad():
-        ref.self_attn.in_proj_weight.copy_(torch.cat([a.W_q.weight, a.W_k.weight, a.W_v.weight]))
-        ref.self_attn.in_proj_bias.copy_(torch.cat([a.W_q.bias, a.W_k.bias, a.W_v.bias]))
-        ref.self_attn.out_proj.weight.copy_(a.W_o.weight)
-        ref.self_attn.out_proj.bias.copy_(a.W_o.bias)
-        ref.linear1.load_state_dict(ours.ff.W_1.state_dict())
-        ref.linear2.load_state_dict(ours.ff.W_2.state_dict())
-        ref.norm1.load_state_dict(ours.norms[0].state_dict())
-        ref.norm2.load_state_dict(ours.norms[1].state_dict())
-    return ref
-
-
 @pytest.mark.parametrize("B, L, d_model, h, N", [(3, 7, 16, 2, 1), (5, 11, 32, 4, 2)])
 @pytest.mark.parametrize("causal", [True, False])
 def test_text_encoder_layers_match_torch(B, L, d_model, h, N, causal):
     """The text encoder's layer stack, with the causal or the full mask, against nn.TransformerEncoderLayer."""
     torch.manual_seed(L)
     enc = clip.TextEncoder(30, d_model=d_model, h=h, N=N, causal=causal)
-    refs = [torch_layer(layer, d_model, h) for layer in enc.layers]
+    refs = [encoder_layer_twin(layer) for layer in enc.layers]
     x = torch.randn(B, L, d_model, requires_grad=True)
     x_ref = x.detach().clone().requires_grad_()
     mask = transformer.causal_mask(L) if causal else None

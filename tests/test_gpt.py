@@ -4,25 +4,11 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from dlhistory.topics import gpt, transformer
+from torch_twins import encoder_layer_twin
 
 SHAPES = [(3, 7, 16, 2), (2, 33, 48, 4)]   # batch, length, d_model, heads
-
-
-def torch_layer(layer, d_model, h):
-    """nn.TransformerEncoderLayer (pre-LN, GELU) holding the weights of a transformer.EncoderLayer."""
-    ref = nn.TransformerEncoderLayer(d_model, h, 4 * d_model, dropout=0.0, activation="gelu", batch_first=True,
-                                     norm_first=True).double()
-    a = layer.self_attn
-    with torch.no_grad():
-        ref.self_attn.in_proj_weight.copy_(torch.cat([a.W_q.weight, a.W_k.weight, a.W_v.weight]))
-        ref.self_attn.in_proj_bias.copy_(torch.cat([a.W_q.bias, a.W_k.bias, a.W_v.bias]))
-        ref.self_attn.out_proj.load_state_dict(a.W_o.state_dict())
-        ref.linear1.load_state_dict(layer.ff.W_1.state_dict()), ref.linear2.load_state_dict(layer.ff.W_2.state_dict())
-        ref.norm1.load_state_dict(layer.norms[0].state_dict()), ref.norm2.load_state_dict(layer.norms[1].state_dict())
-    return ref
 
 
 @pytest.mark.parametrize("B, T, d_model, h", SHAPES)
@@ -41,7 +27,7 @@ def test_gpt_block_matches_torch_encoder_layer(B, T, d_model, h):
     torch.manual_seed(0)
     model = gpt.GPT(20, 1, h, d_model, T).double()
     layer = model.blocks[0]
-    ref = torch_layer(layer, d_model, h)
+    ref = encoder_layer_twin(layer)
     x = torch.randn(B, T, d_model, dtype=torch.double, requires_grad=True)
     future = ~transformer.causal_mask(T)
     torch.testing.assert_close(layer.self_attn(x, x, x, transformer.causal_mask(T)),

@@ -5,6 +5,7 @@ from torch import nn
 from torch.testing import assert_close
 
 from dlhistory.topics import t5, transformer
+from torch_twins import encoder_layer_twin
 
 
 @pytest.mark.parametrize("shape", [(4, 16), (2, 5, 7, 32)])
@@ -89,17 +90,7 @@ def test_encoder_layer_without_bias_equals_torch():
     d, h = 16, 4
     for norm_first in (False, True):
         ours = transformer.EncoderLayer(d, h, 32, dropout=0.0, norm_first=norm_first, norm=nn.LayerNorm)
-        theirs = nn.TransformerEncoderLayer(d, h, 32, dropout=0.0, batch_first=True, norm_first=norm_first)
-        with torch.no_grad():
-            a = ours.self_attn
-            theirs.self_attn.in_proj_weight.copy_(torch.cat([a.W_q.weight, a.W_k.weight, a.W_v.weight]))
-            theirs.self_attn.in_proj_bias.copy_(torch.cat([a.W_q.bias, a.W_k.bias, a.W_v.bias]))
-            theirs.self_attn.out_proj.weight.copy_(a.W_o.weight)
-            theirs.self_attn.out_proj.bias.copy_(a.W_o.bias)
-            theirs.linear1.load_state_dict(ours.ff.W_1.state_dict())
-            theirs.linear2.load_state_dict(ours.ff.W_2.state_dict())
-            theirs.norm1.load_state_dict(ours.norms[0].state_dict())
-            theirs.norm2.load_state_dict(ours.norms[1].state_dict())
+        theirs = encoder_layer_twin(ours)
         for shape in ((2, 5, d), (3, 9, d)):
             x = torch.randn(shape, requires_grad=True)
             x2 = x.detach().clone().requires_grad_()

@@ -6,6 +6,7 @@ from torch import nn
 from torch.testing import assert_close
 
 from dlhistory.topics import seq2seq, transformer as T
+from torch_twins import copy_attention
 
 
 def grads(*tensors):
@@ -40,19 +41,11 @@ def test_causal_mask_equals_is_causal():
     assert_close(ours, F.scaled_dot_product_attention(Q, K, V, is_causal=True))
 
 
-def copy_mha(ours, theirs):
-    with torch.no_grad():
-        theirs.in_proj_weight.copy_(torch.cat([ours.W_q.weight, ours.W_k.weight, ours.W_v.weight]))
-        theirs.in_proj_bias.copy_(torch.cat([ours.W_q.bias, ours.W_k.bias, ours.W_v.bias]))
-        theirs.out_proj.weight.copy_(ours.W_o.weight)
-        theirs.out_proj.bias.copy_(ours.W_o.bias)
-
-
 @pytest.mark.parametrize("B, n, m, d, h", [(2, 5, 5, 16, 4), (3, 4, 7, 24, 3)])
 def test_multi_head_attention_equals_torch(B, n, m, d, h):
     torch.manual_seed(0)
     ours, theirs = T.MultiHeadAttention(d, h), nn.MultiheadAttention(d, h, batch_first=True)
-    copy_mha(ours, theirs)
+    copy_attention(ours, theirs)
     query = torch.randn(B, n, d, requires_grad=True)
     memory = torch.randn(B, m, d, requires_grad=True)
     ids = torch.randint(4, 9, (B, m))
@@ -75,16 +68,16 @@ def test_multi_head_attention_equals_torch(B, n, m, d, h):
 def test_masked_self_attention_equals_torch():
     torch.manual_seed(1)
     ours, theirs = T.MultiHeadAttention(16, 2), nn.MultiheadAttention(16, 2, batch_first=True)
-    copy_mha(ours, theirs)
+    copy_attention(ours, theirs)
     x = torch.randn(3, 6, 16)
     ref, _ = theirs(x, x, x, attn_mask=~T.causal_mask(6))  # torch's bool mask: True = may NOT attend
     assert_close(ours(x, x, x, T.causal_mask(6)), ref)
 
 
 def copy_layer(ours, theirs, decoder=False):
-    copy_mha(ours.self_attn, theirs.self_attn)
+    copy_attention(ours.self_attn, theirs.self_attn)
     if decoder:
-        copy_mha(ours.cross_attn, theirs.multihead_attn)
+        copy_attention(ours.cross_attn, theirs.multihead_attn)
     with torch.no_grad():
         for a, b in ((ours.ff.W_1, theirs.linear1), (ours.ff.W_2, theirs.linear2)):
             b.weight.copy_(a.weight), b.bias.copy_(a.bias)

@@ -3,7 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from dlhistory.topics import transformer, vit
+from dlhistory.topics import vit
+from torch_twins import encoder_layer_twin
 
 
 @pytest.mark.parametrize("B, C, H, P, D", [(5, 1, 28, 7, 16), (3, 3, 32, 4, 24)])
@@ -32,27 +33,13 @@ def test_patchify_order():
     torch.testing.assert_close(patches[1, 2], x[1, :, 4:8, 0:4].flatten())
 
 
-def torch_twin(layer):
-    D, a = layer.norms[0].normalized_shape[0], layer.self_attn
-    twin = nn.TransformerEncoderLayer(D, a.h, layer.ff.W_1.out_features, dropout=0.0, activation="gelu",
-                                      norm_first=True, batch_first=True).double()
-    with torch.no_grad():
-        twin.self_attn.in_proj_weight.copy_(torch.cat([a.W_q.weight, a.W_k.weight, a.W_v.weight]))
-        twin.self_attn.in_proj_bias.copy_(torch.cat([a.W_q.bias, a.W_k.bias, a.W_v.bias]))
-        for ours, theirs in [(a.W_o, twin.self_attn.out_proj), (layer.ff.W_1, twin.linear1),
-                             (layer.ff.W_2, twin.linear2), (layer.norms[0], twin.norm1), (layer.norms[1], twin.norm2)]:
-            theirs.weight.copy_(ours.weight)
-            theirs.bias.copy_(ours.bias)
-    return twin
-
-
 @pytest.mark.parametrize("B, n, D, heads", [(4, 17, 64, 4), (2, 50, 48, 6)])
 def test_vit_encoder_layer_matches_torch(B, n, D, heads):
     torch.manual_seed(0)
     vit_model = vit.ViT(D=D, heads=heads, d_mlp=2 * D, L=1).double()
     layer = vit_model.layers[0]
     assert layer.norm_first and isinstance(layer.ff.act, nn.GELU)
-    twin = torch_twin(layer)
+    twin = encoder_layer_twin(layer)
     x1 = torch.randn(B, n, D, dtype=torch.float64, requires_grad=True)
     x2 = x1.detach().clone().requires_grad_()
     ours, theirs = layer(x1), twin(x2)
