@@ -49,12 +49,37 @@ def test_unet_sizes_padded_and_valid_like_the_paper():
         assert paper(torch.zeros(1, 1, 572, 572)).shape == (1, 2, 388, 388)
 
 
-def test_unet_embedding_hook_changes_the_output():
+def test_unet_embedding_hook_starts_as_the_plain_network_and_then_conditions_it():
     torch.manual_seed(0)
-    net = unet.UNet(1, 1, widths=(8, 16), emb_dim=5)
+    net, plain = unet.UNet(1, 1, widths=(8, 16), emb_dim=5), unet.UNet(1, 1, widths=(8, 16))
+    plain.load_state_dict(net.state_dict(), strict=False)          # the same convolutions, no hook
     x = torch.randn(2, 1, 16, 16)
+    torch.testing.assert_close(net(x, torch.randn(2, 5)), plain(x))  # zero scale and shift at init
+    for block in [*net.down, *net.up_blocks]:
+        torch.nn.init.normal_(block.emb.weight)
     a, b = net(x, torch.zeros(2, 5)), net(x, torch.ones(2, 5))
     assert a.shape == (2, 1, 16, 16) and not torch.allclose(a, b)
+
+
+@pytest.mark.parametrize("c_in, c_out, size", [(3, 8, 12), (4, 16, 9)])
+def test_block_adaptive_group_norm_equals_torch_group_norm_with_per_image_affine(c_in, c_out, size):
+    torch.manual_seed(0)
+    block = unet.Block(c_in, c_out, emb_dim=6)
+    torch.nn.init.normal_(block.emb.weight, std=0.5)
+    torch.nn.init.normal_(block.emb.bias, std=0.5)
+    torch.nn.init.normal_(block.norm1.weight)
+    x, emb = torch.randn(3, c_in, size, size, requires_grad=True), torch.randn(3, 6)
+    scale, shift = block.emb(emb).chunk(2, dim=1)
+    gamma, beta = block.norm1.weight, block.norm1.bias
+    theirs = torch.cat([  # (1 + s) (gamma GN(h) + beta) + b is torch's group norm with weight and bias per image
+        F.group_norm(block.conv1(x[i:i + 1]), block.norm1.num_groups, gamma * (1 + scale[i]), beta * (1 + scale[i]) + shift[i])
+        for i in range(3)])
+    theirs = F.relu(block.norm2(block.conv2(F.relu(theirs))))
+    ours = block(x, emb)
+    torch.testing.assert_close(ours, theirs)
+    g_ours, = torch.autograd.grad(ours.square().sum(), x)
+    g_theirs, = torch.autograd.grad(theirs.square().sum(), x)
+    torch.testing.assert_close(g_ours, g_theirs)
 
 
 @pytest.mark.parametrize("H, W", [(20, 20), (12, 31)])

@@ -12,7 +12,8 @@ class Block(nn.Module):
     """Two 3x3 convolutions, each with a ReLU (sec. 2), plus GroupNorm and an optional embedding.
 
     pad: padded ('same') convolutions if True, the paper's unpadded ('valid') ones if False.
-    emb_dim: if set, forward(x, emb) adds Linear(emb) [B, c_out] to every pixel after conv1.
+    emb_dim: if set, forward(x, emb) scales and shifts the normalized conv1 output by Linear(emb) [B, 2 c_out]
+    (adaptive group normalization, Dhariwal & Nichol 2021).
     """
 
     def __init__(self, c_in, c_out, pad=True, emb_dim=None):
@@ -21,13 +22,17 @@ class Block(nn.Module):
         self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1 if pad else 0)
         self.norm1 = nn.GroupNorm(min(8, c_out), c_out)
         self.norm2 = nn.GroupNorm(min(8, c_out), c_out)
-        self.emb = nn.Linear(emb_dim, c_out) if emb_dim else None
+        self.emb = nn.Linear(emb_dim, 2 * c_out) if emb_dim else None
+        if self.emb is not None:  # zero scale and shift: the hook starts as the plain block
+            nn.init.zeros_(self.emb.weight)
+            nn.init.zeros_(self.emb.bias)
 
     def forward(self, x, emb=None):
-        h = F.relu(self.norm1(self.conv1(x)))
+        h = self.norm1(self.conv1(x))
         if self.emb is not None:
-            h = h + self.emb(emb)[:, :, None, None]  # [B, c_out] -> one shift per channel
-        return F.relu(self.norm2(self.conv2(h)))
+            scale, shift = self.emb(emb)[:, :, None, None].chunk(2, dim=1)  # [B, c_out, 1, 1] each
+            h = h * (1 + scale) + shift
+        return F.relu(self.norm2(self.conv2(F.relu(h))))
 
 
 def center_crop(x, height, width):
