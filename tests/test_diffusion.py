@@ -202,3 +202,25 @@ def test_simple_loss_is_mse_of_eps(shape):
     for a, b in zip(ours_grads, ref_grads):
         torch.testing.assert_close(a, b)
     assert model(x0, t, y).shape == shape
+
+
+def test_vector_condition_and_its_null():
+    """cond_dim: a [B, d] vector conditions the Denoiser; its null is the zero vector, for dropping and guidance."""
+    torch.manual_seed(0)
+    model = diffusion.Denoiser(widths=(8, 16), emb_dim=16, channels=3, cond_dim=5)
+    for block in [*model.unet.down, *model.unet.up_blocks]:   # a trained-looking hook (it starts at zero)
+        torch.nn.init.normal_(block.emb.weight)
+    x, t, z = torch.randn(4, 3, 8, 8), torch.tensor([0, 10, 500, 999]), torch.randn(4, 5)
+    drop = torch.tensor([True, False, True, False])
+    dropped = diffusion.drop_condition(model, z, drop)
+    torch.testing.assert_close(dropped[drop], torch.zeros(2, 5))
+    torch.testing.assert_close(dropped[~drop], z[~drop])
+    labels = torch.tensor([1, 2, 3, 4])
+    torch.testing.assert_close(diffusion.drop_condition(_Affine(n_classes=7), labels, drop), torch.tensor([7, 2, 7, 4]))
+    assert not torch.allclose(model(x, t, z), model(x, t, dropped))
+    w = 1.5
+    expected = (1 + w) * model(x, t, z) - w * model(x, t, torch.zeros_like(z))
+    torch.testing.assert_close(diffusion.guided_eps(model, x, t, z, w), expected)
+    loss = diffusion.simple_loss(model, SCHEDULES["linear"](), x, z, p_uncond=0.5)
+    loss.backward()
+    assert model.cond.weight.grad.abs().sum() > 0

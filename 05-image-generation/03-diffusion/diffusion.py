@@ -60,20 +60,31 @@ def sinusoidal_embedding(t, dim, max_period=10_000):
 
 
 class Denoiser(nn.Module):
-    """epsilon_theta(x_t, t, y) on images: Part 1's U-Net, conditioned on t (and on a class y, n_classes = null)."""
+    """epsilon_theta(x_t, t, y) on images: Part 1's U-Net, conditioned on t, and on y: a class [B] int64
+    (n_classes; index n_classes is the null class) or a vector [B, cond_dim] (the zero vector is null)."""
 
-    def __init__(self, widths=(32, 64), emb_dim=128, n_classes=None, channels=1):
+    def __init__(self, widths=(32, 64), emb_dim=128, n_classes=None, channels=1, cond_dim=None):
         super().__init__()
         self.emb_dim, self.null = emb_dim, n_classes
         self.time = nn.Sequential(nn.Linear(emb_dim, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         self.label = nn.Embedding(n_classes + 1, emb_dim) if n_classes else None
+        self.cond = nn.Linear(cond_dim, emb_dim) if cond_dim else None
         self.unet = unet.UNet(channels, channels, widths, pad=True, emb_dim=emb_dim)
 
     def forward(self, x, t, y=None):
         emb = self.time(sinusoidal_embedding(t, self.emb_dim))      # [B, emb_dim]
         if self.label is not None:
             emb = emb + self.label(y)
+        if self.cond is not None:
+            emb = emb + self.cond(y)
         return self.unet(x, F.silu(emb))                            # [B, C, H, W]: the predicted noise
+
+
+def drop_condition(model, y, drop):
+    """y with the examples where drop [B] is True replaced by the null condition: the class model.null, or zeros."""
+    if y.is_floating_point():
+        return y * (~drop).to(y.dtype).view(-1, *([1] * (y.dim() - 1)))
+    return torch.where(drop, model.null, y)
 
 
 class MLPDenoiser(nn.Module):
@@ -97,7 +108,7 @@ def simple_loss(model, schedule, x0, y=None, p_uncond=0.0):
     t = torch.randint(0, schedule.T, (len(x0),), device=x0.device)
     eps = torch.randn_like(x0)
     if y is not None and p_uncond > 0:
-        y = torch.where(torch.rand(len(y), device=y.device) < p_uncond, model.null, y)
+        y = drop_condition(model, y, torch.rand(len(y), device=y.device) < p_uncond)
     return F.mse_loss(model(q_sample(schedule, x0, t, eps), t, y), eps)
 
 
@@ -129,7 +140,8 @@ def guided_eps(model, x, t, y, w):
     """Classifier-free guidance: (1 + w) eps(x, t, y) - w eps(x, t, null); w = 0 is the conditional model."""
     if y is None or w == 0:
         return model(x, t, y)
-    both = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([y, torch.full_like(y, model.null)]))
+    null = drop_condition(model, y, torch.ones(len(y), dtype=torch.bool, device=y.device))
+    both = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([y, null]))
     e_cond, e_null = both.chunk(2)
     return (1 + w) * e_cond - w * e_null
 
