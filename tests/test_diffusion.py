@@ -224,3 +224,20 @@ def test_vector_condition_and_its_null():
     loss = diffusion.simple_loss(model, SCHEDULES["linear"](), x, z, p_uncond=0.5)
     loss.backward()
     assert model.cond.weight.grad.abs().sum() > 0
+
+
+def test_train_returns_the_moving_average_of_the_weights():
+    """decay 0: the EMA is the trained model; decay 1: it never leaves the initial weights; the model does train."""
+    sch = SCHEDULES["cosine"]()
+    x0, y = torch.randn(16, 1, 8, 8), torch.randint(0, 3, (16,))
+    for decay in (0.0, 1.0):
+        torch.manual_seed(0)
+        model = diffusion.Denoiser(widths=(8, 16), emb_dim=16, n_classes=3)
+        start = [p.detach().clone() for p in model.parameters()]
+        batches = [(x0, y)] * 3
+        ema, history = diffusion.train(model, sch, iter(batches), steps=3, lr=1e-2, ema_decay=decay, desc=None)
+        assert len(history["loss"]) == 3 and not ema.training
+        expected = list(model.parameters()) if decay == 0.0 else start
+        for a, b in zip(ema.parameters(), expected):
+            torch.testing.assert_close(a, b)
+        assert any(not torch.equal(p, s) for p, s in zip(model.parameters(), start))

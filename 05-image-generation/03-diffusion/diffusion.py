@@ -3,6 +3,7 @@
 Generated from the notebook's `#| export` cells by `python -m dlhistory export`:
 edit the notebook, not this file.
 """
+import copy
 import math
 
 import torch
@@ -10,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dlhistory.topics import unet
+from dlhistory.train import autograd_step, fit
 
 
 def linear_betas(T=1000, beta_1=1e-4, beta_T=0.02):
@@ -110,6 +112,24 @@ def simple_loss(model, schedule, x0, y=None, p_uncond=0.0):
     if y is not None and p_uncond > 0:
         y = drop_condition(model, y, torch.rand(len(y), device=y.device) < p_uncond)
     return F.mse_loss(model(q_sample(schedule, x0, t, eps), t, y), eps)
+
+
+def train(model, schedule, batches, steps, lr=2e-3, ema_decay=0.995, p_uncond=0.1, desc="DDPM"):
+    """Algorithm 1 with Adam: eq. 14 on each batch (x0, y) of batches, y dropped to null with probability p_uncond.
+    Returns the EMA of the weights (ema <- decay * ema + (1 - decay) * weights after every step), in eval mode,
+    and fit's history."""
+    ema = copy.deepcopy(model)
+    opt = torch.optim.Adam(model.parameters(), lr)
+    base = autograd_step(model, opt, lambda m, batch: simple_loss(m, schedule, *batch, p_uncond=p_uncond))
+
+    def step(batch):
+        out = base(batch)
+        with torch.no_grad():
+            for p_ema, p in zip(ema.parameters(), model.parameters()):
+                p_ema.lerp_(p, 1 - ema_decay)
+        return out
+    history = fit(step, batches, steps, desc=desc)
+    return ema.eval(), history
 
 
 def q_posterior(schedule, x0, xt, t):
