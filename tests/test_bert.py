@@ -5,13 +5,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from dlhistory.topics import bert, transformer
-from torch_twins import encoder_layer_twin
 
 
 def torch_encoder(model):
     """nn.TransformerEncoder (post-LN, GELU, batch first) holding the weights of model's layer stack."""
-    twin = nn.TransformerEncoder(encoder_layer_twin(model.layers[0]), len(model.layers), enable_nested_tensor=False)
-    twin.layers = nn.ModuleList([encoder_layer_twin(layer) for layer in model.layers])
+    twin = nn.TransformerEncoder(transformer.to_torch(model.layers[0]), len(model.layers), enable_nested_tensor=False)
+    twin.layers = nn.ModuleList([transformer.to_torch(layer) for layer in model.layers])
     return twin
 
 

@@ -6,7 +6,6 @@ import torch
 import torch.nn.functional as F
 
 from dlhistory.topics import clip, transformer
-from torch_twins import encoder_layer_twin
 
 
 @pytest.mark.parametrize("n, d", [(5, 8), (12, 16)])
@@ -57,7 +56,7 @@ def test_text_encoder_layers_match_torch(B, L, d_model, h, N, causal):
     """The text encoder's layer stack, with the causal or the full mask, against nn.TransformerEncoderLayer."""
     torch.manual_seed(L)
     enc = clip.TextEncoder(30, d_model=d_model, h=h, N=N, causal=causal)
-    refs = [encoder_layer_twin(layer) for layer in enc.layers]
+    refs = [transformer.to_torch(layer) for layer in enc.layers]
     x = torch.randn(B, L, d_model, requires_grad=True)
     x_ref = x.detach().clone().requires_grad_()
     mask = transformer.causal_mask(L) if causal else None

@@ -6,7 +6,6 @@ import torch
 import torch.nn.functional as F
 
 from dlhistory.topics import gpt, transformer
-from torch_twins import encoder_layer_twin
 
 SHAPES = [(3, 7, 16, 2), (2, 33, 48, 4)]   # batch, length, d_model, heads
 
@@ -27,7 +26,7 @@ def test_gpt_block_matches_torch_encoder_layer(B, T, d_model, h):
     torch.manual_seed(0)
     model = gpt.GPT(20, 1, h, d_model, T).double()
     layer = model.blocks[0]
-    ref = encoder_layer_twin(layer)
+    ref = transformer.to_torch(layer)
     x = torch.randn(B, T, d_model, dtype=torch.double, requires_grad=True)
     future = ~transformer.causal_mask(T)
     torch.testing.assert_close(layer.self_attn(x, x, x, transformer.causal_mask(T)),

@@ -5,7 +5,6 @@ from torch import nn
 from torch.testing import assert_close
 
 from dlhistory.topics import t5, transformer
-from torch_twins import encoder_layer_twin
 
 
 @pytest.mark.parametrize("shape", [(4, 16), (2, 5, 7, 32)])
@@ -90,7 +89,7 @@ def test_encoder_layer_without_bias_equals_torch():
     d, h = 16, 4
     for norm_first in (False, True):
         ours = transformer.EncoderLayer(d, h, 32, dropout=0.0, norm_first=norm_first, norm=nn.LayerNorm)
-        theirs = encoder_layer_twin(ours)
+        theirs = transformer.to_torch(ours)
         for shape in ((2, 5, d), (3, 9, d)):
             x = torch.randn(shape, requires_grad=True)
             x2 = x.detach().clone().requires_grad_()
@@ -116,3 +115,17 @@ def test_t5_has_no_absolute_positions():
         assert_close(end, start)
     logits = model.decode(torch.randint(4, 20, (2, 4)), model.encode(torch.randint(4, 20, (2, 6))))
     assert logits.shape == (2, 4, 20)
+
+
+def test_step_by_step_decoding_equals_decode():
+    """seq2seq's greedy and beam search feed T5 one token at a time through Transformer.step; each step's
+    logits are decode's at that position, so search sees what training saw."""
+    torch.manual_seed(1)
+    model = t5.T5(20, d_model=16, h=2, d_ff=32, N=2, dropout=0.0).eval()
+    for B, S, T in ((2, 6, 5), (3, 4, 7)):
+        enc = model.encode(torch.randint(4, 20, (B, S)))
+        tgt = torch.randint(4, 20, (B, T))
+        full, prefix = model.decode(tgt, enc), model.init_state(enc)
+        for t in range(T):
+            logits, prefix, _ = model.step(tgt[:, t], prefix, enc)
+            assert_close(logits, full[:, t])

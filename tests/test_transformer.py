@@ -6,7 +6,6 @@ from torch import nn
 from torch.testing import assert_close
 
 from dlhistory.topics import seq2seq, transformer as T
-from torch_twins import copy_attention
 
 
 def grads(*tensors):
@@ -44,8 +43,8 @@ def test_causal_mask_equals_is_causal():
 @pytest.mark.parametrize("B, n, m, d, h", [(2, 5, 5, 16, 4), (3, 4, 7, 24, 3)])
 def test_multi_head_attention_equals_torch(B, n, m, d, h):
     torch.manual_seed(0)
-    ours, theirs = T.MultiHeadAttention(d, h), nn.MultiheadAttention(d, h, batch_first=True)
-    copy_attention(ours, theirs)
+    ours = T.MultiHeadAttention(d, h)
+    theirs = T.to_torch(ours)
     query = torch.randn(B, n, d, requires_grad=True)
     memory = torch.randn(B, m, d, requires_grad=True)
     ids = torch.randint(4, 9, (B, m))
@@ -67,36 +66,34 @@ def test_multi_head_attention_equals_torch(B, n, m, d, h):
 
 def test_masked_self_attention_equals_torch():
     torch.manual_seed(1)
-    ours, theirs = T.MultiHeadAttention(16, 2), nn.MultiheadAttention(16, 2, batch_first=True)
-    copy_attention(ours, theirs)
+    ours = T.MultiHeadAttention(16, 2)
+    theirs = T.to_torch(ours)
     x = torch.randn(3, 6, 16)
     ref, _ = theirs(x, x, x, attn_mask=~T.causal_mask(6))  # torch's bool mask: True = may NOT attend
     assert_close(ours(x, x, x, T.causal_mask(6)), ref)
 
 
-def copy_layer(ours, theirs, decoder=False):
-    copy_attention(ours.self_attn, theirs.self_attn)
-    if decoder:
-        copy_attention(ours.cross_attn, theirs.multihead_attn)
+def randomized_norms(layer):
+    """LayerNorm starts at gain 1 and bias 0; random values make a mix-up of the norms show."""
     with torch.no_grad():
-        for a, b in ((ours.ff.W_1, theirs.linear1), (ours.ff.W_2, theirs.linear2)):
-            b.weight.copy_(a.weight), b.bias.copy_(a.bias)
-        # ours: norms[0] self-attention, norms[1] feed-forward, norms[2] cross-attention
-        pairs = [(0, theirs.norm1), (1, theirs.norm3 if decoder else theirs.norm2)]
-        if decoder:
-            pairs.append((2, theirs.norm2))
-        for i, norm in pairs:
-            ours.norms[i].weight.normal_(), ours.norms[i].bias.normal_()
-            norm.weight.copy_(ours.norms[i].weight), norm.bias.copy_(ours.norms[i].bias)
+        for norm in layer.norms:
+            norm.weight.normal_(), norm.bias.normal_()
+    return layer
+
+
+def test_to_torch_refuses_other_norms():
+    class RMSNorm(nn.LayerNorm):
+        pass
+    with pytest.raises(TypeError, match="nn.LayerNorm only"):
+        T.to_torch(T.EncoderLayer(16, 2, 32, norm=RMSNorm))
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
-@pytest.mark.parametrize("activation, name", [(nn.ReLU, "relu"), (nn.GELU, "gelu")])
-def test_encoder_layer_equals_torch(norm_first, activation, name):
+@pytest.mark.parametrize("activation", [nn.ReLU, nn.GELU])
+def test_encoder_layer_equals_torch(norm_first, activation):
     torch.manual_seed(2)
-    ours = T.EncoderLayer(16, 4, 32, dropout=0.0, norm_first=norm_first, activation=activation)
-    theirs = nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, activation=name, batch_first=True, norm_first=norm_first)
-    copy_layer(ours, theirs)
+    ours = randomized_norms(T.EncoderLayer(16, 4, 32, dropout=0.0, norm_first=norm_first, activation=activation))
+    theirs = T.to_torch(ours)
     x = torch.randn(2, 5, 16, requires_grad=True)
     ids = torch.tensor([[5, 6, 7, 8, 9], [5, 6, 7, 0, 0]])
     out = ours(x, T.padding_mask(ids))
@@ -113,9 +110,8 @@ def test_encoder_layer_equals_torch(norm_first, activation, name):
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_decoder_layer_equals_torch(norm_first):
     torch.manual_seed(3)
-    ours = T.DecoderLayer(16, 2, 24, dropout=0.0, norm_first=norm_first)
-    theirs = nn.TransformerDecoderLayer(16, 2, 24, dropout=0.0, batch_first=True, norm_first=norm_first)
-    copy_layer(ours, theirs, decoder=True)
+    ours = randomized_norms(T.DecoderLayer(16, 2, 24, dropout=0.0, norm_first=norm_first))
+    theirs = T.to_torch(ours)
     y, memory = torch.randn(3, 4, 16, requires_grad=True), torch.randn(3, 6, 16, requires_grad=True)
     out = ours(y, memory, T.causal_mask(4))
     ref = theirs(y, memory, tgt_mask=~T.causal_mask(4))

@@ -3,8 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from dlhistory.topics import vit
-from torch_twins import encoder_layer_twin
+from dlhistory.topics import transformer, vit
 
 
 @pytest.mark.parametrize("B, C, H, P, D", [(5, 1, 28, 7, 16), (3, 3, 32, 4, 24)])
@@ -39,7 +38,7 @@ def test_vit_encoder_layer_matches_torch(B, n, D, heads):
     vit_model = vit.ViT(D=D, heads=heads, d_mlp=2 * D, L=1).double()
     layer = vit_model.layers[0]
     assert layer.norm_first and isinstance(layer.ff.act, nn.GELU)
-    twin = encoder_layer_twin(layer)
+    twin = transformer.to_torch(layer)
     x1 = torch.randn(B, n, D, dtype=torch.float64, requires_grad=True)
     x2 = x1.detach().clone().requires_grad_()
     ours, theirs = layer(x1), twin(x2)

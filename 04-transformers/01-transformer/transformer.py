@@ -145,13 +145,14 @@ class Transformer(nn.Module):
             x = layer(x, mask)
         return {"memory": self.final[0](x), "src": src}
 
-    def decode(self, tgt_in, enc):
-        """tgt_in [B, T] (starting with <s>) -> logits [B, T, tgt_vocab], each position seeing its prefix only."""
+    def decode(self, tgt_in, enc, last=False):
+        """tgt_in [B, T] (starting with <s>) -> logits [B, T, tgt_vocab], each position seeing its prefix only;
+        with last=True, the newest position's only [B, 1, tgt_vocab] (all search needs)."""
         y = self.embed(self.tgt_embed, tgt_in)
         self_mask, memory_mask = causal_mask(tgt_in.shape[1], tgt_in.device), padding_mask(enc["src"])
         for layer in self.decoder:
             y = layer(y, enc["memory"], self_mask, memory_mask)
-        return self.out(self.final[1](y))
+        return self.out(self.final[1](y[:, -1:] if last else y))
 
     def loss(self, src, tgt, smoothing=0.0):
         """Mean cross-entropy per target token (teacher forcing), label-smoothed by `smoothing` (Section 5.4)."""
@@ -166,7 +167,7 @@ class Transformer(nn.Module):
         """One decoding step: logits [B, V] for the next token, the longer prefix, and the last
         decoder layer's attention over the source, averaged over heads [B, S]."""
         prefix = torch.cat([prefix, y_prev[:, None]], 1)
-        logits = self.decode(prefix, enc)[:, -1]
+        logits = self.decode(prefix, enc, last=True)[:, -1]
         return logits, prefix, self.decoder[-1].cross_attn.weights[:, :, -1].mean(1)
 
 
@@ -185,3 +186,41 @@ def rate(step, d_model, warmup):
 def noam(optimizer, d_model, warmup):
     """Eq. 3 as a scheduler for an optimizer built with lr=1 (step once per update)."""
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: rate(s + 1, d_model, warmup))
+
+
+TORCH_ACTIVATIONS = {nn.ReLU: "relu", nn.GELU: "gelu"}
+
+
+def to_torch(module):
+    """torch's own module holding the weights of ours (batch_first, no dropout, same dtype), to check one against
+    the other: MultiHeadAttention -> nn.MultiheadAttention, EncoderLayer -> nn.TransformerEncoderLayer,
+    DecoderLayer -> nn.TransformerDecoderLayer. Later topics check their layers with it too."""
+    if isinstance(module, MultiHeadAttention):
+        W = (module.W_q, module.W_k, module.W_v)
+        twin = nn.MultiheadAttention(module.h * module.d_k, module.h, bias=W[0].bias is not None, batch_first=True)
+        twin = twin.to(W[0].weight.dtype)
+        with torch.no_grad():                                  # torch stacks W^Q, W^K, W^V in one in_proj
+            twin.in_proj_weight.copy_(torch.cat([w.weight for w in W]))
+            if W[0].bias is not None:
+                twin.in_proj_bias.copy_(torch.cat([w.bias for w in W]))
+        twin.out_proj.load_state_dict(module.W_o.state_dict())
+        return twin
+    if not all(type(norm) is nn.LayerNorm for norm in module.norms):
+        raise TypeError("to_torch: torch's layers use nn.LayerNorm only, this layer has another norm")
+    decoder = isinstance(module, DecoderLayer)
+    ff = module.ff
+    twin = (nn.TransformerDecoderLayer if decoder else nn.TransformerEncoderLayer)(
+        ff.W_1.in_features, module.self_attn.h, ff.W_1.out_features, dropout=0.0,
+        activation=TORCH_ACTIVATIONS[type(ff.act)], layer_norm_eps=module.norms[0].eps, batch_first=True,
+        norm_first=module.norm_first).to(ff.W_1.weight.dtype)
+    twin.self_attn.load_state_dict(to_torch(module.self_attn).state_dict())
+    # ours: norms[0] self-attention, norms[1] feed-forward, norms[2] attention over the memory
+    pairs = [(ff.W_1, twin.linear1), (ff.W_2, twin.linear2), (module.norms[0], twin.norm1)]
+    if decoder:
+        twin.multihead_attn.load_state_dict(to_torch(module.cross_attn).state_dict())
+        pairs += [(module.norms[1], twin.norm3), (module.norms[2], twin.norm2)]
+    else:
+        pairs += [(module.norms[1], twin.norm2)]
+    for ours, theirs in pairs:
+        theirs.load_state_dict(ours.state_dict())
+    return twin

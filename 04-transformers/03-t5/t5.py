@@ -85,14 +85,14 @@ class T5(nn.Module):
             x = layer(x, mask, bias)
         return {"memory": self.drop(self.final[0](x)), "src": src}
 
-    def decode(self, tgt_in, enc):
-        """tgt_in [B, T] (starting with <s>) -> logits [B, T, vocab]."""
+    def decode(self, tgt_in, enc, last=False):
+        """tgt_in [B, T] (starting with <s>) -> logits [B, T, vocab]; [B, 1, vocab], the newest position's, if last."""
         T = tgt_in.shape[1]
         y, bias = self.drop(self.embed(tgt_in)), self.decoder_bias(T, T)
         self_mask, memory_mask = transformer.causal_mask(T, tgt_in.device), transformer.padding_mask(enc["src"])
         for layer in self.decoder:
             y = layer(y, enc["memory"], self_mask, memory_mask, bias)
-        return self.drop(self.final[1](y)) @ self.embed.weight.T * self.d_model ** -0.5
+        return self.drop(self.final[1](y[:, -1:] if last else y)) @ self.embed.weight.T * self.d_model ** -0.5
 
     loss = transformer.Transformer.loss              # teacher-forced cross-entropy on the target text
     init_state = transformer.Transformer.init_state  # with step: seq2seq's greedy and beam search
