@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from dlhistory.topics import batchnorm
+from same_as_torch import assert_same_as_torch
 
 # input shape, torch's module: [N, C], [N, C, L] (BatchNorm1d), [N, C, H, W] (BatchNorm2d)
 SHAPES = [((60, 7), nn.BatchNorm1d), ((2, 3), nn.BatchNorm1d), ((8, 5, 11), nn.BatchNorm1d),
@@ -25,18 +26,8 @@ def pair(shape, reference, momentum, eps=1e-5):
 
 def forward_backward(ours, theirs, shape):
     """One forward and backward of both on the same input; the outputs and all gradients agree."""
-    x = (3 * torch.randn(shape, dtype=torch.double) + 2).requires_grad_()
-    x_theirs = x.detach().clone().requires_grad_()
-    weights = torch.randn(shape, dtype=torch.double)  # a loss that weighs every output differently
-    for module in (ours, theirs):
-        module.zero_grad()
-    y_ours, y_theirs = ours(x), theirs(x_theirs)
-    (weights * y_ours).sum().backward()
-    (weights * y_theirs).sum().backward()
-    torch.testing.assert_close(y_ours, y_theirs)
-    torch.testing.assert_close(x.grad, x_theirs.grad)
-    torch.testing.assert_close(ours.gamma.grad, theirs.weight.grad)
-    torch.testing.assert_close(ours.beta.grad, theirs.bias.grad)
+    x = 3 * torch.randn(shape, dtype=torch.double) + 2
+    assert_same_as_torch(ours, theirs, [x], [(ours.gamma, theirs.weight), (ours.beta, theirs.bias)])
 
 
 @pytest.mark.parametrize("momentum", [0.1, 0.3, None])

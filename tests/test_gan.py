@@ -4,6 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from dlhistory.topics import gan
+from same_as_torch import assert_same_as_torch
 
 SHAPES = [(7, 1), (3, 5), (16,)]
 
@@ -14,14 +15,7 @@ def _logits(shape, seed):
 
 
 def _check(ours_fn, torch_fn, *shapes):
-    ours_in = [_logits(s, i) for i, s in enumerate(shapes)]
-    ref_in = [x.detach().clone().requires_grad_() for x in ours_in]
-    ours, ref = ours_fn(*ours_in), torch_fn(*ref_in)
-    torch.testing.assert_close(ours, ref)
-    ours.backward()
-    ref.backward()
-    for a, b in zip(ours_in, ref_in):
-        torch.testing.assert_close(a.grad, b.grad)
+    assert_same_as_torch(ours_fn, torch_fn, [_logits(s, i) for i, s in enumerate(shapes)])
 
 
 @pytest.mark.parametrize("shape", SHAPES)

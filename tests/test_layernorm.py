@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dlhistory.topics import layernorm
+from same_as_torch import assert_same_as_torch
 
 # input shape, normalized_shape: [N, H], [T, N, H], [N, C, H, W] over its last two dimensions, one example
 SHAPES = [((32, 100), 100), ((7, 4, 16), 16), ((2, 3, 5, 6), (5, 6)), ((1, 9), 9)]
@@ -21,16 +22,8 @@ def test_layer_norm_matches_torch(shape, normalized_shape, eps):
     with torch.no_grad():
         ours.gain.normal_(), ours.bias.normal_()
         theirs.weight.copy_(ours.gain), theirs.bias.copy_(ours.bias)
-    a = (3 * torch.randn(shape, dtype=torch.double) - 1).requires_grad_()
-    a_theirs = a.detach().clone().requires_grad_()
-    weights = torch.randn(shape, dtype=torch.double)  # a loss that weighs every output differently
-    y_ours, y_theirs = ours(a), theirs(a_theirs)
-    (weights * y_ours).sum().backward()
-    (weights * y_theirs).sum().backward()
-    torch.testing.assert_close(y_ours, y_theirs)
-    torch.testing.assert_close(a.grad, a_theirs.grad)
-    torch.testing.assert_close(ours.gain.grad, theirs.weight.grad)
-    torch.testing.assert_close(ours.bias.grad, theirs.bias.grad)
+    a = 3 * torch.randn(shape, dtype=torch.double) - 1
+    assert_same_as_torch(ours, theirs, [a], [(ours.gain, theirs.weight), (ours.bias, theirs.bias)])
 
 
 def test_statistics_are_per_example_and_eq_3():

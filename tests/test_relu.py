@@ -4,6 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from dlhistory.topics import relu
+from same_as_torch import assert_same_as_torch
 
 SHAPES = [(5,), (32, 100), (4, 3, 8, 8)]
 
@@ -19,14 +20,7 @@ def _inputs(shape):
                                           (lambda x: relu.ReLU()(x), F.relu),
                                           (lambda x: relu.Softplus()(x), F.softplus)])
 def test_forward_and_gradient_match_torch(shape, ours, theirs):
-    x = _inputs(shape)
-    a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
-    out_a, out_b = ours(a), theirs(b)
-    torch.testing.assert_close(out_a, out_b)
-    upstream = torch.randn_like(x)
-    (out_a * upstream).sum().backward()
-    (out_b * upstream).sum().backward()
-    torch.testing.assert_close(a.grad, b.grad)
+    assert_same_as_torch(ours, theirs, [_inputs(shape)])
 
 
 def test_gradient_at_zero_is_torchs():

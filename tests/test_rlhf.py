@@ -4,6 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from dlhistory.topics import gpt, rlhf
+from same_as_torch import assert_same_as_torch
 
 SHAPES = [(3, 5), (2, 4, 7)]
 
@@ -11,14 +12,9 @@ SHAPES = [(3, 5), (2, 4, 7)]
 @pytest.mark.parametrize("shape", SHAPES)
 def test_bradley_terry_equals_bce_with_logits(shape):
     torch.manual_seed(0)
-    r_w, r_l = (torch.randn(shape) * 4).requires_grad_(), (torch.randn(shape) * 4).requires_grad_()
-    ours = rlhf.bradley_terry_loss(r_w, r_l)
-    a, b = r_w.detach().clone().requires_grad_(), r_l.detach().clone().requires_grad_()
-    ref = F.binary_cross_entropy_with_logits(a - b, torch.ones(shape))
-    torch.testing.assert_close(ours, ref)
-    ours.backward(), ref.backward()
-    torch.testing.assert_close(r_w.grad, a.grad)
-    torch.testing.assert_close(r_l.grad, b.grad)
+    assert_same_as_torch(rlhf.bradley_terry_loss,
+                         lambda r_w, r_l: F.binary_cross_entropy_with_logits(r_w - r_l, torch.ones(shape)),
+                         [torch.randn(shape) * 4, torch.randn(shape) * 4])
 
 
 def gae_direct(rewards, values, gamma, lam):
@@ -83,14 +79,9 @@ def test_ppo_clip_loss_random(shape):
 @pytest.mark.parametrize("shape", [(4, 5, 7), (2, 3, 6, 11)])
 def test_kl_per_token_against_torch(shape):
     torch.manual_seed(4)
-    p, q = torch.randn(shape).requires_grad_(), torch.randn(shape).requires_grad_()
-    ours = rlhf.kl_per_token(p, q)
-    p2, q2 = p.detach().clone().requires_grad_(), q.detach().clone().requires_grad_()
-    ref = F.kl_div(q2.log_softmax(-1), p2.log_softmax(-1), log_target=True, reduction="none").sum(-1)
-    torch.testing.assert_close(ours, ref)
-    ours.sum().backward(), ref.sum().backward()
-    torch.testing.assert_close(p.grad, p2.grad)
-    torch.testing.assert_close(q.grad, q2.grad)
+    assert_same_as_torch(rlhf.kl_per_token,
+                         lambda p, q: F.kl_div(q.log_softmax(-1), p.log_softmax(-1), log_target=True, reduction="none").sum(-1),
+                         [torch.randn(shape), torch.randn(shape)])
 
 
 def test_sampled_log_ratio_estimates_kl():

@@ -5,6 +5,7 @@ from torch import nn
 from torch.testing import assert_close
 
 from dlhistory.topics import t5, transformer
+from same_as_torch import assert_same_as_torch
 
 
 @pytest.mark.parametrize("shape", [(4, 16), (2, 5, 7, 32)])
@@ -15,14 +16,7 @@ def test_rms_norm_equals_torch(shape):
     with torch.no_grad():
         ours.weight.copy_(torch.randn(d))
         theirs.weight.copy_(ours.weight)
-    x = torch.randn(*shape, requires_grad=True)
-    x_theirs = x.detach().clone().requires_grad_()
-    assert_close(ours(x), theirs(x_theirs))
-    g = torch.randn(shape)
-    (ours(x) * g).sum().backward()
-    (theirs(x_theirs) * g).sum().backward()
-    assert_close(x.grad, x_theirs.grad)
-    assert_close(ours.weight.grad, theirs.weight.grad)
+    assert_same_as_torch(ours, theirs, [torch.randn(*shape)], [(ours.weight, theirs.weight)])
 
 
 # relative position j - i -> bucket, worked out by hand for 32 buckets and max distance 128:
@@ -91,14 +85,7 @@ def test_encoder_layer_without_bias_equals_torch():
         ours = transformer.EncoderLayer(d, h, 32, dropout=0.0, norm_first=norm_first, norm=nn.LayerNorm)
         theirs = transformer.to_torch(ours)
         for shape in ((2, 5, d), (3, 9, d)):
-            x = torch.randn(shape, requires_grad=True)
-            x2 = x.detach().clone().requires_grad_()
-            out, ref = ours(x, None, None), theirs(x2)
-            assert_close(out, ref)
-            g = torch.randn(shape)
-            (out * g).sum().backward()
-            (ref * g).sum().backward()
-            assert_close(x.grad, x2.grad)
+            assert_same_as_torch(ours, theirs, [torch.randn(shape)], [(ours.ff.W_1.weight, theirs.linear1.weight)])
 
 
 def test_t5_has_no_absolute_positions():
