@@ -73,7 +73,7 @@ def test_masked_self_attention_equals_torch():
     assert_close(ours(x, x, x, T.causal_mask(6)), ref)
 
 
-def randomized_norms(layer):
+def randomize_norms(layer):
     """LayerNorm starts at gain 1 and bias 0; random values make a mix-up of the norms show."""
     with torch.no_grad():
         for norm in layer.norms:
@@ -92,7 +92,7 @@ def test_to_torch_refuses_other_norms():
 @pytest.mark.parametrize("activation", [nn.ReLU, nn.GELU])
 def test_encoder_layer_equals_torch(norm_first, activation):
     torch.manual_seed(2)
-    ours = randomized_norms(T.EncoderLayer(16, 4, 32, dropout=0.0, norm_first=norm_first, activation=activation))
+    ours = randomize_norms(T.EncoderLayer(16, 4, 32, dropout=0.0, norm_first=norm_first, activation=activation))
     theirs = T.to_torch(ours)
     x = torch.randn(2, 5, 16, requires_grad=True)
     ids = torch.tensor([[5, 6, 7, 8, 9], [5, 6, 7, 0, 0]])
@@ -110,7 +110,7 @@ def test_encoder_layer_equals_torch(norm_first, activation):
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_decoder_layer_equals_torch(norm_first):
     torch.manual_seed(3)
-    ours = randomized_norms(T.DecoderLayer(16, 2, 24, dropout=0.0, norm_first=norm_first))
+    ours = randomize_norms(T.DecoderLayer(16, 2, 24, dropout=0.0, norm_first=norm_first))
     theirs = T.to_torch(ours)
     y, memory = torch.randn(3, 4, 16, requires_grad=True), torch.randn(3, 6, 16, requires_grad=True)
     out = ours(y, memory, T.causal_mask(4))
